@@ -1,0 +1,15 @@
+/* The verb registry: every verb set the scenario language knows.
+ *
+ * To add verbs for a new topic, write src/sim/verbs_<topic>.c defining
+ *     const struct sim_verb_set sim_verbs_<topic> = { "<topic>", verbs, n };
+ * declare it in include/xstate/sim.h next to sim_verbs_core, and add one
+ * line below. Names must be unique per kind (statement, task, expect).
+ */
+#include "xstate/sim.h"
+
+const struct sim_verb_set *const sim_verb_registry[] = {
+	&sim_verbs_core,
+	&sim_verbs_expect_stmt,
+	&sim_verbs_expect,
+	NULL,
+};
