@@ -121,6 +121,15 @@ struct xs_impl {
 	bool xsaves_modified_opt;   /* XSAVES skips unmodified components (13.11) */
 	uint32_t mxcsr_mask;        /* MXCSR_MASK stored by saves; loads #GP outside it */
 	bool x87_errptr_only_if_es; /* AMD without XSaveErPtr: FIP/FDP/FOP saved as 0 unless FSW.ES */
+	/* A restore that loads component i with its initial configuration leaves
+	 * XINUSE[i] = 0 instead of 1 (measured on the AMD host, spec 15). */
+	bool xrstor_load_checks_init;
+	/* XINUSE[0] follows the x87 values: FNINIT/FLDCW & co. that leave x87 in
+	 * its initial configuration leave XINUSE[0] = 0 (measured on the AMD host). */
+	bool x87_xinuse_by_value;
+	/* A misaligned XSAVE-family operand at CPL 3 with CR0.AM = EFLAGS.AC = 1
+	 * raises #AC instead of #GP (the SDM allows either; the AMD host: #GP). */
+	bool xsave_misalign_ac;
 };
 
 struct xs_comp_enum {

@@ -56,6 +56,13 @@ struct xs_cpu_state {
 	uint64_t s_cet;          /* IA32_S_CET: CET state that XSAVE does not manage */
 	uint64_t rinfo_la;       /* XRSTOR_INFO: linear address */
 	uint64_t rinfo_xcomp_bv; /* XRSTOR_INFO: XCOMP_BV (0 for the standard form) */
+	/* Segment state (segment.c, helper H5b): FS/GS hidden bases, the
+	 * other GS base SWAPGS exchanges, the selectors. RESET: all zero. */
+	uint64_t fs_base;
+	uint64_t gs_base;
+	uint64_t kernel_gs_base; /* IA32_KERNEL_GS_BASE */
+	uint16_t fs_sel;
+	uint16_t gs_sel;
 	uint8_t rinfo_valid;     /* no XRSTOR_INFO after RESET */
 	uint8_t rinfo_cpl;
 	uint8_t rinfo_vmxnr;
@@ -65,7 +72,14 @@ struct xs_cpu_state {
 	uint8_t cr4_pke;
 	uint8_t align_check;     /* CR0.AM and EFLAGS.AC */
 	uint8_t vmx_nonroot;
-	uint8_t pad[128 - 9 * 8 - 9];
+	/* MXCSR written since the last restore of SSE. XMODIFIED[1] covers
+	 * the XMM registers only, as XINUSE[1] does: on the AMD host an
+	 * LDMXCSR after XRSTOR does not make XSAVEOPT write the XMMs (MXCSR
+	 * itself XSAVEOPT always writes). XSAVES, which saves MXCSR only with
+	 * SSE, looks at this flag too. */
+	uint8_t mxcsr_modified;
+	uint8_t cr4_fsgsbase;    /* CR4.FSGSBASE (segment.c) */
+	uint8_t pad[128 - 12 * 8 - 2 * 2 - 11];
 };
 
 #define XS_LCACHE_N 4
@@ -87,6 +101,7 @@ struct xs_cpu {
 	uint32_t rsize[64];      /* its size (CPUID.(0DH,i).EAX); 0 if absent */
 	uint8_t lbr_max_depth;   /* LBR records the component has room for */
 	uint8_t canon_bits;      /* linear-address width for canonical checks */
+	bool host_avx2;          /* the host running the model has AVX2 (copy loops) */
 
 	/* Layout caches (not state). */
 	uint64_t std_key;        /* mask whose standard-format end is std_end */
@@ -96,11 +111,25 @@ struct xs_cpu {
 
 	char reason[256];        /* why the last faulting instruction faulted */
 
+	/* GDTR/LDTR (segment.c): descriptor tables in host memory the OS
+	 * owns. Host pointers: not part of the compared/copied state. */
+	const uint64_t *gdt, *ldt;
+	uint32_t gdt_n, ldt_n;
+
+	/* xs_cpu_hash: value of an all-zero 64-byte block at each position. */
+	size_t hash_blocks;
+	uint64_t *hash_zero;
+	uint64_t hash_zero_total;
+
 	_Alignas(64) struct xs_cpu_state st;
 	uint8_t regs[];          /* register file, regs_size bytes */
 };
 
 _Static_assert(sizeof(struct xs_cpu_state) == 128, "state header has no holes");
+
+/* The hot paths of the instructions are a handful of small functions;
+ * inlining them keeps their many arguments in registers. */
+#define XS_HOT static inline __attribute__((always_inline))
 
 /* Unaligned little-endian accessors (x86 is little-endian; memcpy keeps the
  * compiler honest about aliasing and compiles to one move). */
@@ -165,6 +194,26 @@ static inline uint32_t compacted_end_of(const struct xs_cpu *c, const uint32_t *
 	return end > XS_EXT_OFFSET ? end : XS_EXT_OFFSET;
 }
 
+/* Copy n bytes (a multiple of 8) and return the OR of all of them as
+ * 64-bit words (0: all zero). AVX2 when the host has it. */
+uint64_t xsi_copy_or(const struct xs_cpu *c, uint8_t *dst, const uint8_t *src, size_t n);
+
+/* Component i in its initial configuration (SDM 13.6), judged as the AMD
+ * host judges it for XINUSE: x87 by FCW, FSW, the abridged tags and ST0-7
+ * (FOP, FIP and FDP are not looked at), SSE by XMM0-15 (not MXCSR). LBR is
+ * never reported init (its XINUSE has its own rules). */
+bool xsi_comp_is_init(const struct xs_cpu *c, unsigned i);
+
+/* XINUSE after a write to x87: set, or with impl.x87_xinuse_by_value the
+ * x87 values decide (13.6 allows either). */
+static inline void touch_x87(struct xs_cpu *c)
+{
+	touch(c, XS_BIT(XS_C_X87));
+	if (c->model.impl.x87_xinuse_by_value && c->model.impl.xinuse_tracking &&
+	    xsi_comp_is_init(c, XS_C_X87))
+		c->st.xinuse &= ~XS_BIT(XS_C_X87);
+}
+
 static inline bool canonical(const struct xs_cpu *c, uint64_t v)
 {
 	unsigned sh = 64u - c->canon_bits;
@@ -225,6 +274,9 @@ void xsi_init_image(const struct xs_cpu *c, unsigned i, uint8_t *dst);
  * see regs.c): FCW bits 15:13 and 7 clear, bit 6 set; FSW.ES/B recomputed;
  * FOP 11 bits; FIP/FDP canonical; reserved bytes zero. */
 void xsi_x87_normalize(struct xs_cpu *c);
+/* TOP changes from old_top to new_top without moving data: rotate the ST
+ * slots so the physical registers keep their values, and set FSW.TOP. */
+void xsi_x87_set_top(struct xs_cpu *c, unsigned old_top, unsigned new_top);
 /* TILECFG image valid for LDTILECFG (SDM Vol. 2 LDTILECFG)? NULL if so. */
 const char *xsi_tilecfg_invalid(const uint8_t *cfg);
 

@@ -9,10 +9,12 @@ enum xs_fault xs_fninit(struct xs_cpu *c)
 	if (c->st.cr0_ts)
 		return xsi_fault(c, XS_NM, "FNINIT: CR0.TS = 1 (SDM Vol. 2 FINIT/FNINIT)");
 	/* FCW=037FH, FSW=0, all tags empty, FOP/FIP/FDP=0; ST0-7 keep their
-	 * contents, so x87 need not be in its initial configuration after. */
+	 * contents, so x87 is in its initial configuration after only if they
+	 * are zero (which impl.x87_xinuse_by_value looks at). */
+	xsi_x87_set_top(c, (ld16(r + LEG_FSW) >> 11) & 7, 0);
 	memset(r, 0, LEG_MXCSR);
 	st16(r + LEG_FCW, XS_FCW_DEFAULT);
-	touch(c, XS_BIT(XS_C_X87));
+	touch_x87(c);
 	return XS_OK;
 }
 
@@ -25,8 +27,9 @@ enum xs_fault xs_ldmxcsr(struct xs_cpu *c, uint32_t val)
 				 "LDMXCSR: %#x sets bits outside MXCSR_MASK %#x (SDM Vol. 2 LDMXCSR)", val,
 				 c->mxcsr_mask);
 	st32(c->regs + LEG_MXCSR, val);
-	/* MXCSR is part of SSE but not of XINUSE[1] (13.6): modified only. */
-	c->st.xmodified |= XS_BIT(XS_C_SSE);
+	/* MXCSR is part of SSE but neither of XINUSE[1] (13.6) nor, as the
+	 * AMD host shows, of XMODIFIED[1]: tracked on its own. */
+	c->st.mxcsr_modified = 1;
 	return XS_OK;
 }
 
@@ -79,6 +82,10 @@ enum xs_fault xs_vzeroupper(struct xs_cpu *c)
 		m |= XS_BIT(XS_C_ZMM_HI256);
 	}
 	became_init(c, m);
+	/* It writes the whole vector registers: on the AMD host a following
+	 * XSAVEOPT no longer skips the XMMs, so XMODIFIED[1] is set too (any
+	 * extra XMODIFIED bit is architecturally harmless). XINUSE[1] stays. */
+	c->st.xmodified |= XS_BIT(XS_C_SSE);
 	return XS_OK;
 }
 

@@ -70,6 +70,9 @@ static const struct xs_field impl_fields[] = {
 	IMPL(xsaves_modified_opt, 1, "XSAVES skips unmodified components"),
 	IMPL(mxcsr_mask, 32, "MXCSR_MASK (saves store it; loads #GP outside it)"),
 	IMPL(x87_errptr_only_if_es, 1, "FIP/FDP/FOP saved as 0 unless FSW.ES (AMD)"),
+	IMPL(xrstor_load_checks_init, 1, "a restore loading i in its initial configuration leaves XINUSE[i]=0 (AMD)"),
+	IMPL(x87_xinuse_by_value, 1, "XINUSE[0] = x87 not in its initial configuration, after every x87 write (AMD)"),
+	IMPL(xsave_misalign_ac, 1, "misaligned XSAVE* operand with alignment checking at CPL 3: #AC, not #GP"),
 };
 #undef IMPL
 
@@ -919,8 +922,16 @@ static void default_impl(const struct xs_model *m, struct xs_impl *im)
 	/* AMD Zen: bit 17 (MM, misaligned-SSE exception mask) is writable;
 	 * measured 0x2FFFF on this project's host (spec section 15). */
 	im->mxcsr_mask = amd ? 0x2FFFFu : 0xFFFFu;
-	/* APM: without XSaveErPtr, FIP/FDP/FOP are only saved when FSW.ES=1. */
-	im->x87_errptr_only_if_es = amd && !m->feat.xsaveerptr;
+	/* APM: without XSaveErPtr, FIP/FDP/FOP are only saved when FSW.ES=1.
+	 * The Zen 3 host enumerates XSaveErPtr yet still stores them as 0 while
+	 * ES=0 (measured by the host differential test): reality wins, so every
+	 * AMD model defaults to the quirk; a probe file can say otherwise. */
+	im->x87_errptr_only_if_es = amd;
+	/* Measured on this project's AMD host (Zen 3); assumed for every AMD part. */
+	im->xrstor_load_checks_init = amd;
+	im->x87_xinuse_by_value = amd;
+	/* #GP on the AMD host; nothing known of the others: #GP too. */
+	im->xsave_misalign_ac = false;
 }
 
 static void apply_fields(void *obj, const struct xs_field *f, size_t n, const unsigned *lines,

@@ -589,7 +589,7 @@ void xs_prog_format_op(const struct xs_prog *p, const struct xs_op *op, char *ou
 			sb_printf(&b, "%02x", op->data[i]);
 		break;
 	case F_DUMP:
-		sb_bufref(&b, p, op);
+		sb_printf(&b, " %s", p->bufname[op->buf]);
 		if (op->has_range)
 			sb_printf(&b, " %u %u", op->off, op->len);
 		break;
@@ -739,29 +739,39 @@ static enum xs_exec_status io_error(struct xs_exec *e, const struct xs_prog *p,
 static enum xs_exec_status do_load(struct xs_exec *e, const struct xs_prog *p,
 				   const struct xs_op *op)
 {
-	uint8_t *b = e->buf[op->buf];
-	FILE *f = fopen(op->path, "rb");
+	/* Read into a scratch copy first: a refused load changes nothing. */
+	uint8_t *tmp = malloc(e->bufsize + 1);
+	FILE *f;
 	size_t n;
-	int extra;
 
-	if (!f)
+	if (!tmp) {
+		snprintf(e->err, sizeof(e->err), "line %d: out of memory", op->line);
+		return XS_EXEC_ERROR;
+	}
+	f = fopen(op->path, "rb");
+	if (!f) {
+		free(tmp);
 		return io_error(e, p, op, "cannot open");
-	n = fread(b, 1, e->bufsize, f);
+	}
+	n = fread(tmp, 1, e->bufsize + 1, f);
 	if (ferror(f)) {
 		enum xs_exec_status s = io_error(e, p, op, "cannot read");
 
 		fclose(f);
+		free(tmp);
 		return s;
 	}
-	extra = fgetc(f);
 	fclose(f);
-	if (extra != EOF) {
+	if (n > e->bufsize) {
 		snprintf(e->err, sizeof(e->err),
 			 "line %d: load %s: '%s' is larger than the %zu-byte buffer", op->line,
 			 p->bufname[op->buf], op->path, e->bufsize);
+		free(tmp);
 		return XS_EXEC_ERROR;
 	}
-	memset(b + n, 0, e->bufsize - n);
+	memcpy(e->buf[op->buf], tmp, n);
+	memset(e->buf[op->buf] + n, 0, e->bufsize - n);
+	free(tmp);
 	return XS_EXEC_OK;
 }
 

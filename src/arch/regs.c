@@ -44,6 +44,25 @@ void xsi_x87_normalize(struct xs_cpu *c)
 	}
 }
 
+/* The image's ST slots are in stack order: slot j holds ST(j), physical
+ * register (TOP + j) mod 8 (the abridged tag byte is indexed by physical
+ * register). An instruction that changes TOP without moving data (FNINIT,
+ * FLDENV-style FSW writes) keeps the physical registers, so the slots
+ * rotate: new slot j = old slot (j + new - old) mod 8. Seen on the host:
+ * XRSTOR of an image with TOP = 7 then FNINIT shows old slot 1 in slot 0. */
+void xsi_x87_set_top(struct xs_cpu *c, unsigned old_top, unsigned new_top)
+{
+	uint8_t *st = c->regs + LEG_ST, tmp[128];
+	uint16_t fsw = ld16(c->regs + LEG_FSW);
+
+	if (old_top != new_top) {
+		memcpy(tmp, st, sizeof(tmp));
+		for (unsigned j = 0; j < 8; j++)
+			memcpy(st + 16 * j, tmp + 16 * ((j + new_top - old_top) & 7), 16);
+	}
+	st16(c->regs + LEG_FSW, (uint16_t)((fsw & ~0x3800u) | (new_top << 11)));
+}
+
 /* A TILECFG that LDTILECFG accepts with palette 1 (SDM Vol. 2 LDTILECFG):
  * 8 tiles of at most 16 rows of 64 bytes, bytes 2-15 reserved, entries of
  * tiles 8-15 zero. Palette 0 means "no configuration" (the initial state). */
@@ -305,9 +324,19 @@ enum xs_fault xs_reg_write(struct xs_cpu *c, const struct xs_reg *r, const void 
 	default:
 		break;
 	}
-	copy_in(c, r, v);
-	if (k == RC_X87)
+	if (k == RC_X87) {
+		/* A new TOP in FSW (FLDENV) leaves the physical registers where
+		 * they are. */
+		unsigned old_top = (ld16(c->regs + LEG_FSW) >> 11) & 7, new_top;
+		copy_in(c, r, v);
+		new_top = (ld16(c->regs + LEG_FSW) >> 11) & 7;
+		if (new_top != old_top)
+			xsi_x87_set_top(c, old_top, new_top);
 		xsi_x87_normalize(c);
+		touch_x87(c);
+		return XS_OK;
+	}
+	copy_in(c, r, v);
 	touch(c, reg_comps(r));
 	return XS_OK;
 }

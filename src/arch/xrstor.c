@@ -27,7 +27,7 @@ static inline unsigned lowest(uint64_t m)
  * would hold it after the load (every image a save wrote does): then loading
  * it is a plain copy, with no patch stores that would stall the next save's
  * wide loads on store forwarding. */
-static inline bool legacy_is_normal(const struct xs_cpu *c, const uint8_t *m)
+XS_HOT bool legacy_is_normal(const struct xs_cpu *c, const uint8_t *m)
 {
 	uint16_t fcw = ld16(m + LEG_FCW), fsw = ld16(m + LEG_FSW);
 	uint16_t es = (fsw & ~fcw & 0x3Fu) ? (FSW_ES | FSW_B) : 0;
@@ -42,31 +42,51 @@ static inline bool legacy_is_normal(const struct xs_cpu *c, const uint8_t *m)
 
 /* Load the legacy region for the components in lmask (bits 0/1). When both
  * are loaded MXCSR comes along (every form loads MXCSR when SSE is loaded);
- * otherwise MXCSR is the caller's. MXCSR_MASK is ignored (13.4.1). */
-static inline void load_legacy(struct xs_cpu *c, const uint8_t *m, uint64_t lmask)
+ * otherwise MXCSR is the caller's. MXCSR_MASK is ignored (13.4.1).
+ * Returns the loaded components that are now in their initial
+ * configuration when chk (impl.xrstor_load_checks_init): the copy ORs the
+ * bytes as it moves them, so the test costs no second pass. */
+XS_HOT uint64_t load_legacy(struct xs_cpu *c, const uint8_t *m, uint64_t lmask, bool chk)
 {
 	uint8_t *r = c->regs;
+	uint64_t st_or = 1, xmm_or = 1, zero = 0;
+	bool normal;
 
-	if (lmask == XS_MASK_FPSSE) {
+	if (lmask == XS_MASK_FPSSE && !chk) {
 		bigcopy(r, m, LEG_END);
 		if (__builtin_expect(!legacy_is_normal(c, m), 0)) {
 			st32(r + LEG_MXCSR_MASK, c->mxcsr_mask_img);
 			xsi_x87_normalize(c);
 		}
-		return;
+		return 0;
 	}
 	if (lmask & XS_BIT(XS_C_X87)) {
 		memcpy(r, m, LEG_MXCSR);
-		bigcopy(r + LEG_ST, m + LEG_ST, LEG_XMM - LEG_ST);
-		if (!legacy_is_normal(c, m))
-			xsi_x87_normalize(c);
+		st_or = xsi_copy_or(c, r + LEG_ST, m + LEG_ST, LEG_XMM - LEG_ST);
 	}
-	if (lmask & XS_BIT(XS_C_SSE))
-		bigcopy(r + LEG_XMM, m + LEG_XMM, LEG_END - LEG_XMM);
+	if (lmask & XS_BIT(XS_C_SSE)) {
+		if (lmask & XS_BIT(XS_C_X87))
+			memcpy(r + LEG_MXCSR, m + LEG_MXCSR, 4);
+		xmm_or = xsi_copy_or(c, r + LEG_XMM, m + LEG_XMM, LEG_END - LEG_XMM);
+		zero |= xmm_or ? 0 : XS_BIT(XS_C_SSE);
+	}
+	if (lmask & XS_BIT(XS_C_X87)) {
+		normal = legacy_is_normal(c, m);
+		if (!normal)
+			xsi_x87_normalize(c);
+		/* Initial configuration: FCW 037FH, FSW 0, no tags, ST0-7 zero
+		 * (FOP/FIP/FDP not looked at, as on the AMD host). */
+		if (chk && (normal ? ld16(m + LEG_FCW) == XS_FCW_DEFAULT && ld16(m + LEG_FSW) == 0 &&
+					 m[LEG_FTW] == 0 && !st_or
+				   : xsi_comp_is_init(c, XS_C_X87)))
+			zero |= XS_BIT(XS_C_X87);
+	}
+	return chk ? zero : 0;
 }
 
-/* Load user component i >= 2 from its image. */
-static inline void load_user(struct xs_cpu *c, unsigned i, const uint8_t *img)
+/* Load user component i >= 2 from its image; returns true if chk and the
+ * component is now in its initial configuration. */
+XS_HOT bool load_user(struct xs_cpu *c, unsigned i, const uint8_t *img, bool chk)
 {
 	uint8_t *r = creg(c, i);
 
@@ -75,7 +95,7 @@ static inline void load_user(struct xs_cpu *c, unsigned i, const uint8_t *img)
 		/* PKRU is bytes 3:0 of the component (13.5.7). */
 		memset(r, 0, c->rsize[i]);
 		memcpy(r, img, 4);
-		return;
+		return chk && ld32(r) == 0;
 	case XS_C_XTILECFG:
 		/* An invalid TILECFG image is not a fault: the restore
 		 * initializes TILECFG instead (13.5.14). */
@@ -83,10 +103,12 @@ static inline void load_user(struct xs_cpu *c, unsigned i, const uint8_t *img)
 			memset(r, 0, c->rsize[i]);
 		else
 			memcpy(r, img, c->rsize[i]);
-		return;
-	default:
-		memcpy(r, img, c->rsize[i]);
+		return chk && xsi_comp_is_init(c, i);
 	}
+	if (chk && !(c->rsize[i] & 7))
+		return xsi_copy_or(c, r, img, c->rsize[i]) == 0;
+	memcpy(r, img, c->rsize[i]);
+	return chk && xsi_comp_is_init(c, i);
 }
 
 static enum xs_fault check_mxcsr(struct xs_cpu *c, const char *insn, const uint8_t *m,
@@ -112,15 +134,22 @@ static enum xs_fault xfd_fault(struct xs_cpu *c, const char *insn, uint64_t load
 			 insn, lowest(armed), cname(lowest(armed)), (unsigned long long)c->st.xfd_err);
 }
 
-/* Tracking after a restore (13.8.3, spec section 5). */
-static inline void after_restore(struct xs_cpu *c, const void *mem, uint64_t rfbm,
-				 uint64_t loaded, uint64_t inited, uint64_t xcomp_bv)
+/* Tracking after a restore (13.8.3, spec section 5). zero: components
+ * loaded with their initial configuration (impl.xrstor_load_checks_init). */
+XS_HOT void after_restore(struct xs_cpu *c, const void *mem, uint64_t rfbm,
+			  uint64_t loaded, uint64_t inited, uint64_t zero, uint64_t xcomp_bv)
 {
+	const struct xs_impl *im = &c->model.impl;
+
+	loaded &= ~zero;
+	inited |= zero;
+	c->st.xinuse &= ~zero;
 	c->st.xinuse |= loaded;
-	if (c->model.impl.xinuse_tracking && c->model.impl.xrstor_init_clears_xinuse)
+	if (im->xinuse_tracking && im->xrstor_init_clears_xinuse)
 		c->st.xinuse &= ~inited;
 	/* RFBM[i] = 0: XMODIFIED[i] := 1; RFBM[i] = 1: XMODIFIED[i] := 0. */
 	c->st.xmodified = ~rfbm;
+	c->st.mxcsr_modified = !(rfbm & XS_BIT(XS_C_SSE));
 	c->st.rinfo_valid = 1;
 	c->st.rinfo_cpl = c->st.cpl;
 	c->st.rinfo_vmxnr = c->st.vmx_nonroot;
@@ -136,11 +165,12 @@ static enum xs_fault header_too_small(struct xs_cpu *c, const char *insn, size_t
 }
 
 /* Standard form of XRSTOR (13.8.1). */
-static enum xs_fault restore_standard(struct xs_cpu *c, const uint8_t *m, size_t len,
+XS_HOT enum xs_fault restore_standard(struct xs_cpu *c, const uint8_t *m, size_t len,
 				      uint64_t rfbm, uint64_t bv)
 {
-	uint64_t load, init, rest;
+	uint64_t load, init, rest, zero;
 	uint32_t need;
+	bool chk;
 	enum xs_fault f;
 
 	if (bv & ~c->st.xcr0) {
@@ -169,8 +199,8 @@ static enum xs_fault restore_standard(struct xs_cpu *c, const uint8_t *m, size_t
 	init = rfbm & ~bv;
 	if (load & xfd_armed(c))
 		return xfd_fault(c, "XRSTOR", load);
-
-	load_legacy(c, m, load & XS_MASK_FPSSE);
+	chk = c->model.impl.xrstor_load_checks_init && c->model.impl.xinuse_tracking;
+	zero = load_legacy(c, m, load & XS_MASK_FPSSE, chk);
 	if (init & XS_BIT(XS_C_X87))
 		xsi_comp_init(c, XS_C_X87);
 	if (init & XS_BIT(XS_C_SSE))
@@ -179,15 +209,16 @@ static enum xs_fault restore_standard(struct xs_cpu *c, const uint8_t *m, size_t
 		st32(c->regs + LEG_MXCSR, ld32(m + LEG_MXCSR));
 	for (rest = load & ~XS_MASK_FPSSE; rest; rest &= rest - 1) {
 		unsigned i = lowest(rest);
-		load_user(c, i, m + c->model.comp[i].offset);
+		if (load_user(c, i, m + c->model.comp[i].offset, chk))
+			zero |= XS_BIT(i);
 	}
 	for (rest = init & ~XS_MASK_FPSSE; rest; rest &= rest - 1)
 		xsi_comp_init(c, lowest(rest));
-	after_restore(c, m, rfbm, load, init, 0);
+	after_restore(c, m, rfbm, load, init, zero, 0);
 	return XS_OK;
 }
 
-static bool header_tail_nonzero(const uint8_t *m, unsigned *at)
+XS_HOT bool header_tail_nonzero(const uint8_t *m, unsigned *at)
 {
 	for (unsigned b = 16; b < XS_HDR_SIZE; b += 8)
 		if (ld64(m + XS_HDR_OFFSET + b)) {
@@ -199,12 +230,13 @@ static bool header_tail_nonzero(const uint8_t *m, unsigned *at)
 
 /* Compacted form of XRSTOR and XRSTORS, after the header checks that
  * differ between them (13.8.2, 13.12). */
-static enum xs_fault restore_compacted(struct xs_cpu *c, const char *insn, const uint8_t *m,
+XS_HOT enum xs_fault restore_compacted(struct xs_cpu *c, const char *insn, const uint8_t *m,
 				       size_t len, uint64_t rfbm, uint64_t bv, uint64_t xcomp_bv,
 				       bool sup)
 {
 	const uint32_t *off = xsi_compacted_offsets(c, xcomp_bv);
-	uint64_t load, init, rest, no_inuse = 0;
+	uint64_t load, init, rest, zero, no_inuse = 0;
+	bool chk;
 	uint32_t need = compacted_end_of(c, off, rfbm & xcomp_bv);
 	enum xs_fault f;
 
@@ -235,8 +267,8 @@ static enum xs_fault restore_compacted(struct xs_cpu *c, const char *insn, const
 	}
 	if (load & xfd_armed(c))
 		return xfd_fault(c, insn, load);
-
-	load_legacy(c, m, load & XS_MASK_FPSSE);
+	chk = c->model.impl.xrstor_load_checks_init && c->model.impl.xinuse_tracking;
+	zero = load_legacy(c, m, load & XS_MASK_FPSSE, chk);
 	if (init & XS_BIT(XS_C_X87))
 		xsi_comp_init(c, XS_C_X87);
 	if ((load & XS_MASK_FPSSE) == XS_BIT(XS_C_SSE))
@@ -247,16 +279,19 @@ static enum xs_fault restore_compacted(struct xs_cpu *c, const char *insn, const
 	}
 	for (rest = load & c->user_mask & ~XS_MASK_FPSSE; rest; rest &= rest - 1) {
 		unsigned i = lowest(rest);
-		load_user(c, i, m + off[i]);
+		if (load_user(c, i, m + off[i], chk))
+			zero |= XS_BIT(i);
 	}
 	for (rest = load & ~c->user_mask; rest; rest &= rest - 1) {
 		unsigned i = lowest(rest);
 		if (!xsi_sup_load(c, i, m + off[i]))
 			no_inuse |= XS_BIT(i);
+		else if (chk && xsi_comp_is_init(c, i))
+			zero |= XS_BIT(i);
 	}
 	for (rest = init & ~XS_MASK_FPSSE; rest; rest &= rest - 1)
 		xsi_comp_init(c, lowest(rest));
-	after_restore(c, m, rfbm, load & ~no_inuse, init, xcomp_bv);
+	after_restore(c, m, rfbm, load & ~no_inuse, init, zero, xcomp_bv);
 	return XS_OK;
 }
 

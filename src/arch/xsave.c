@@ -12,7 +12,7 @@
 /* Legacy region. wmask says which of x87 (bit 0) and SSE (bit 1) are
  * written; mxcsr whether MXCSR and MXCSR_MASK are. Bytes 416-511 are never
  * written (SDM Vol. 2 XSAVE: "bytes 511:464 ... not written"). */
-static inline void save_legacy(const struct xs_cpu *c, uint8_t *m, uint64_t wmask, bool mxcsr)
+XS_HOT void save_legacy(const struct xs_cpu *c, uint8_t *m, uint64_t wmask, bool mxcsr)
 {
 	const uint8_t *r = c->regs;
 
@@ -45,7 +45,7 @@ static inline void save_legacy(const struct xs_cpu *c, uint8_t *m, uint64_t wmas
 }
 
 /* XRSTOR_INFO = <CPL, VMX non-root, linear address, z> (13.9, 13.11). */
-static inline bool rinfo_matches(const struct xs_cpu *c, const void *mem, uint64_t z)
+XS_HOT bool rinfo_matches(const struct xs_cpu *c, const void *mem, uint64_t z)
 {
 	return c->st.rinfo_valid && c->st.rinfo_cpl == c->st.cpl &&
 	       c->st.rinfo_vmxnr == c->st.vmx_nonroot &&
@@ -61,7 +61,7 @@ static enum xs_fault too_small(struct xs_cpu *c, const char *insn, uint32_t need
 }
 
 /* XSAVE and XSAVEOPT: standard format, read-modify-write of XSTATE_BV. */
-static enum xs_fault save_standard(struct xs_cpu *c, void *mem, size_t len, uint64_t mask,
+XS_HOT enum xs_fault save_standard(struct xs_cpu *c, void *mem, size_t len, uint64_t mask,
 				   bool opt)
 {
 	const char *insn = opt ? "XSAVEOPT" : "XSAVE";
@@ -124,7 +124,7 @@ enum xs_fault xs_xsaveopt(struct xs_cpu *c, void *mem, size_t len, uint64_t mask
 }
 
 /* XSAVEC and XSAVES: compacted format, header bytes 0-15 written. */
-static enum xs_fault save_compacted(struct xs_cpu *c, void *mem, size_t len, uint64_t mask,
+XS_HOT enum xs_fault save_compacted(struct xs_cpu *c, void *mem, size_t len, uint64_t mask,
 				    bool sup)
 {
 	const char *insn = sup ? "XSAVES" : "XSAVEC";
@@ -163,7 +163,7 @@ static enum xs_fault save_compacted(struct xs_cpu *c, void *mem, size_t len, uin
 	/* 13.11: modified optimization only if XRSTOR_INFO = <CPL, VMXNR, LA,
 	 * RFBM | bit 63> exactly. XSAVEC has none (13.10). */
 	if (sup && im->xsaves_modified_opt && rinfo_matches(c, mem, key))
-		write &= c->st.xmodified;
+		write &= c->st.xmodified | (c->st.mxcsr_modified ? XS_BIT(XS_C_SSE) : 0);
 	/* An LBR component in its initial configuration is not written, nor
 	 * any byte of it touched (13.5.12). */
 	if (sup && !(c->st.xinuse & XS_BIT(XS_C_LBR)))

@@ -161,6 +161,7 @@ static void test_xsetbv(void)
 		s = fx_snap(c);
 		FX_FAULT(c, s, xs_set_cr4_osxsave(c, true), XS_GP, "MOV CR4.OSXSAVE without XSAVE");
 		FX_FAULT(c, s, xs_xsetbv(c, 0, 1), XS_UD, "XSETBV without XSAVE");
+		FX_FAULT(c, s, xs_xgetbv(c, 0, &(uint64_t){ 0 }), XS_UD, "XGETBV without XSAVE");
 		xs_cpu_free(c);
 		xs_cpu_free(s);
 	}

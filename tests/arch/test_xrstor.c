@@ -51,11 +51,21 @@ static void test_faults(void)
 	rstor_fault(c, xs_xrstor, a + 8, AREA - 8, 7, XS_GP, "%s", "XRSTOR misaligned");
 	xs_set_cpl(c, 3);
 	xs_set_alignment_check(c, true);
-	rstor_fault(c, xs_xrstor, a + 8, AREA - 8, 7, XS_AC, "%s", "XRSTOR misaligned, AC at CPL 3");
+	rstor_fault(c, xs_xrstor, a + 8, AREA - 8, 7, XS_GP, "%s", "XRSTOR misaligned, AC at CPL 3 (impl: #GP)");
 	rstor_fault(c, xs_xrstors, a, AREA, 7, XS_GP, "%s", "XRSTORS at CPL 3");
 	xs_set_alignment_check(c, false);
 	FX_OK(c, xs_xrstor(c, a, AREA, 7), "XRSTOR at CPL 3");
 	xs_set_cpl(c, 0);
+	{
+		struct xs_model m3 = *m;
+		struct xs_cpu *d;
+		m3.impl.xsave_misalign_ac = true;
+		d = fx_cpu(&m3, 0x7, 0);
+		xs_set_cpl(d, 3);
+		xs_set_alignment_check(d, true);
+		rstor_fault(d, xs_xrstor, a + 8, AREA - 8, 7, XS_AC, "%s", "XRSTOR misaligned, AC at CPL 3 (impl: #AC)");
+		xs_cpu_free(d);
+	}
 	rstor_fault(c, xs_xrstor, a, 575, 7, XS_PF, "%s", "XRSTOR with the header outside (575 bytes)");
 	rstor_fault(c, xs_xrstor, a, 831, 7, XS_PF, "%s", "XRSTOR with AVX outside (831 bytes)");
 	FX_OK(c, xs_xrstor(c, a, 832, 7), "XRSTOR in exactly 832 bytes");

@@ -59,8 +59,8 @@ static void test_faults(void)
 		snprintf(what, sizeof(what), "%s misaligned, AC on, CPL 0", n);
 		save_fault(c, saves[k].fn, a + 32, AREA - 32, ~0ULL, XS_GP, what);
 		xs_set_cpl(c, 3);
-		snprintf(what, sizeof(what), "%s misaligned, AC on, CPL 3", n);
-		save_fault(c, saves[k].fn, a + 8, AREA - 8, 0x3, saves[k].cpl0 ? XS_GP : XS_AC, what);
+		snprintf(what, sizeof(what), "%s misaligned, AC on, CPL 3 (impl: #GP, as the AMD host)", n);
+		save_fault(c, saves[k].fn, a + 8, AREA - 8, 0x3, XS_GP, what);
 		xs_set_alignment_check(c, false);
 		if (saves[k].cpl0) {
 			snprintf(what, sizeof(what), "%s at CPL 3", n);
@@ -83,6 +83,25 @@ static void test_faults(void)
 		xs_cpu_free(c);
 	}
 
+	/* impl.xsave_misalign_ac: #AC instead of #GP at CPL 3 with AC on. */
+	{
+		struct xs_model m2 = *m;
+		struct xs_cpu *c;
+
+		m2.impl.xsave_misalign_ac = true;
+		c = fx_cpu(&m2, 0x7, 0);
+		xs_set_alignment_check(c, true);
+		save_fault(c, xs_xsave, a + 16, AREA - 16, 7, XS_GP, "XSAVE misaligned, AC on, CPL 0: #GP");
+		xs_set_cpl(c, 3);
+		for (size_t k = 0; k < 4; k++) {
+			snprintf(what, sizeof(what), "%s misaligned, AC on, CPL 3 (impl: #AC)", saves[k].name);
+			save_fault(c, saves[k].fn, a + 4, AREA - 4, 7, saves[k].cpl0 ? XS_GP : XS_AC, what);
+		}
+		xs_set_alignment_check(c, false);
+		save_fault(c, xs_xsave, a + 4, AREA - 4, 7, XS_GP, "XSAVE misaligned, AC off, CPL 3: #GP");
+		xs_cpu_free(c);
+	}
+
 	/* Sub-feature not enumerated: #UD. */
 	{
 		struct xs_model m2 = *m;
@@ -97,6 +116,12 @@ static void test_faults(void)
 		save_fault(c, xs_xsavec, a, AREA, 7, XS_UD, "XSAVEC without CPUID.(0DH,1):EAX[1]");
 		save_fault(c, xs_xsaves, a, AREA, 7, XS_UD, "XSAVES without CPUID.(0DH,1):EAX[3]");
 		FX_OK(c, xs_xsave(c, a, AREA, 7), "XSAVE still works");
+		xs_cpu_free(c);
+		/* No XSAVE at all (CR4.OSXSAVE cannot even be set). */
+		m2.feat.xsave = false;
+		c = xs_cpu_new(&m2);
+		save_fault(c, xs_xsave, a, AREA, 7, XS_UD, "XSAVE without CPUID.01H:ECX.XSAVE");
+		tap_ok(strstr(xs_cpu_fault_reason(c), "XSAVE = 0") != NULL, "... for that reason");
 		xs_cpu_free(c);
 	}
 	free(a);
@@ -310,6 +335,19 @@ static void test_optimizations(void)
 		tap_ok(xs_xmodified(c) & XS_BIT(XS_C_AVX), "a register write sets XMODIFIED[2]");
 		FX_OK(c, xs_xsaveopt(c, a, AREA, 0x7), "XSAVEOPT after a YMM write");
 		tap_ok(!fx_all(a + 576, 256, 0xEE), "modified AVX written");
+		/* LDMXCSR: XSAVEOPT still skips the XMMs (XMODIFIED[1] covers
+		 * them only, as on the AMD host) but writes the new MXCSR. */
+		fx_reg_fill(c, "xmm3", 0x31);
+		memset(a, 0, AREA);
+		FX_OK(c, xs_xsave(c, a, AREA, 0x7), "XSAVE");
+		FX_OK(c, xs_xrstor(c, a, AREA, 0x7), "XRSTOR");
+		FX_OK(c, xs_ldmxcsr(c, 0x1F00), "LDMXCSR 1F00H");
+		memset(a + 160, 0x5C, 16);
+		FX_OK(c, xs_xsaveopt(c, a, AREA, 0x7), "XSAVEOPT after LDMXCSR");
+		tap_ok(fx_all(a + 160, 16, 0x5C) == on && fx_ld32(a + 24) == 0x1F00,
+		       "XSAVEOPT (opt %s): XMM0 %s, MXCSR written", on ? "on" : "off",
+		       on ? "skipped" : "written");
+		xs_ldmxcsr(c, 0x1F80);
 		/* Other address: no optimization. */
 		FX_OK(c, xs_xrstor(c, a, AREA, 0x7), "XRSTOR at A");
 		memcpy(b, a, AREA);
@@ -345,6 +383,14 @@ static void test_optimizations(void)
 		FX_OK(c, xs_xsaves(c, b, AREA, 0x7), "XSAVES again, same RFBM");
 		tap_ok(fx_all(b + 576, 256, 0xEE) == on, "XSAVES modified optimization %s",
 		       on ? "on" : "off");
+		/* XSAVES saves MXCSR only with SSE: an LDMXCSR makes it write SSE. */
+		FX_OK(c, xs_xsaves(c, b, AREA, 0x7), "XSAVES");
+		FX_OK(c, xs_xrstors(c, b, AREA, 0x7), "XRSTORS");
+		FX_OK(c, xs_ldmxcsr(c, 0x1F40), "LDMXCSR 1F40H");
+		fx_st32(b + 24, 0);
+		FX_OK(c, xs_xsaves(c, b, AREA, 0x7), "XSAVES after LDMXCSR");
+		tap_eq_u64(fx_ld32(b + 24), 0x1F40, "XSAVES wrote the new MXCSR (opt %s)", on ? "on" : "off");
+		xs_ldmxcsr(c, 0x1F80);
 		fx_reg_fill(c, "ymm4", 9);
 		FX_OK(c, xs_xsaves(c, b, AREA, 0x7), "XSAVES after a YMM write");
 		tap_ok(!fx_all(b + 576, 256, 0xEE), "XSAVES writes the modified AVX");
