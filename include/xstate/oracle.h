@@ -95,6 +95,12 @@ struct xs_hw_outcome {
  * anything if the host has no XSAVE. Not reentrant (one thread at a time). */
 int xs_hw_run(struct xs_hw_op *ops, size_t n, size_t epilogue, struct xs_hw_outcome *out);
 
+/* Benchmark loop: XRSTOR buf once, then iters times XSAVEC (or XSAVE when
+ * !compacted) + XRSTOR of buf with EDX:EAX = mask, nothing in between.
+ * buf must hold a valid image (checked once with faults caught). -1 if the
+ * host lacks the instruction or the image faults. */
+int xs_hw_roundtrip(void *buf, uint64_t mask, bool compacted, uint64_t iters);
+
 /* MXCSR_MASK as FXSAVE stores it (0 read as the default 0xFFBF). */
 uint32_t xs_host_mxcsr_mask(void);
 
@@ -137,14 +143,16 @@ struct xs_probe_report {
 	bool measured_xinuse;       /* false: could not run (no XSAVE) */
 	bool reserved_416_written;  /* XSAVE writes bytes 416-463 of the legacy area */
 	bool reserved_416_deterministic; /* ... and the same bytes every time */
-	bool fxsave_only;           /* mxcsr_mask came from FXSAVE, not XSAVE */
+	bool misaligned_ac;         /* misaligned operand with AC=1 at CPL 3: #AC, not #GP */
 	char notes[1024];           /* one line per assumption */
 };
 /* Measure. Returns 0, or -1 when the host has no usable XSAVE. Fast (well
  * under a millisecond); repeats each experiment and takes the majority. */
 int xs_probe_host(struct xs_probe_report *r);
-/* Apply the measured choices to a model of this host. */
+/* Measure and apply the choices to a model of this host (the fields the
+ * probe measures; others keep the model's defaults). */
 int xs_probe_apply(struct xs_model *m, char *err, size_t errlen);
+void xs_probe_apply_report(struct xs_model *m, const struct xs_probe_report *r);
 
 /* ---- Differential testing: src/oracle/hostdiff.c ---- */
 
@@ -156,6 +164,9 @@ struct xs_diff_opts {
 	bool strict;                /* implementation-defined differences are mismatches */
 	size_t max_reports;         /* mismatches kept in full (default 10) */
 	FILE *progress;             /* progress lines, or NULL */
+	/* Called on the host model after probing (tests use it to break the
+	 * model on purpose and see the comparison catch it). */
+	void (*tweak_model)(struct xs_model *m);
 };
 
 enum xs_diff_kind {

@@ -103,6 +103,7 @@ struct diff {
 	/* reports */
 	char (*shapes)[512];
 	unsigned minimized;
+	size_t nclass[2];
 };
 
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
@@ -564,21 +565,19 @@ static void cmp_bytes(const struct diff *d, struct verdict *v, const char *name,
  * equivalent if XRSTOR of each (on a scratch model CPU) yields the same
  * registers and every byte outside the component regions is equal. */
 
-/* The bytes of buf that belong to a component region (or XSTATE_BV) of its
- * format, as a byte mask. */
-static void region_mask(const struct diff *d, const uint8_t *buf, uint8_t *mask, size_t n)
+/* The bytes of an image that belong to a component region (or XSTATE_BV)
+ * in the given format (xcomp: 0 standard, else XCOMP_BV), as a byte mask. */
+static void region_mask(const struct diff *d, uint64_t xcomp, uint8_t *mask, size_t n)
 {
-	uint64_t xcomp;
 	struct xs_layout lay;
 
 	memset(mask, 0, n);
-	memcpy(&xcomp, buf + XS_HDR_OFFSET + 8, 8);
 	memset(mask, 1, 24);               /* x87 control/status/pointers */
 	memset(mask + 24, 1, 4);           /* MXCSR */
 	memset(mask + 32, 1, 416 - 32);    /* ST0-7, XMM0-15 */
 	memset(mask + XS_HDR_OFFSET, 1, 8); /* XSTATE_BV */
-	if (xcomp & XS_COMPACTED_BIT)
-		xs_layout_compacted(d->m, xcomp & ~XS_COMPACTED_BIT & d->xcr0, &lay);
+	if (xcomp)
+		xs_layout_compacted(d->m, xcomp & ~XS_COMPACTED_BIT, &lay);
 	else
 		xs_layout_standard(d->m, d->xcr0, &lay);
 	for (unsigned i = 2; i < 63; i++)
@@ -586,29 +585,29 @@ static void region_mask(const struct diff *d, const uint8_t *buf, uint8_t *mask,
 			memset(mask + lay.offset[i], 1, lay.size_of[i]);
 }
 
-/* Restore buf into the scratch CPU; the fault. With sanitize, header bits
- * that would fault for reasons both sides share (bits outside XCR0, the
- * reserved header bytes: compared byte for byte elsewhere) are cleared in a
- * copy first, so the registers can be compared. */
+/* Restore buf into the scratch CPU, read in the given format (xcomp: 0
+ * standard, else a valid XCOMP_BV). Header bits that would fault for
+ * reasons both sides share (compared byte for byte elsewhere) are cleared in
+ * a copy first, so that the registers can be compared. */
 static enum xs_fault scratch_restore(struct diff *d, struct xs_cpu *c, const uint8_t *buf,
-				     size_t n, bool sanitize)
+				     size_t n, uint64_t xcomp)
 {
 	char err[128];
-	uint64_t bv, xcomp;
+	uint64_t bv;
+	uint32_t mxcsr;
 
 	if (xs_exec_setup_cpu(c, d->xcr0, 0, err, sizeof(err)) != 0)
 		return XS_GP;
-	if (!sanitize)
-		return xs_xrstor(c, buf, n, ~0ull);
 	memcpy(d->copy, buf, n);
 	memcpy(&bv, d->copy + XS_HDR_OFFSET, 8);
-	memcpy(&xcomp, d->copy + XS_HDR_OFFSET + 8, 8);
-	if (!(xcomp & XS_COMPACTED_BIT))
-		xcomp = 0;
 	bv &= d->xcr0 & (xcomp ? xcomp : ~0ull);
 	memcpy(d->copy + XS_HDR_OFFSET, &bv, 8);
 	memcpy(d->copy + XS_HDR_OFFSET + 8, &xcomp, 8);
 	memset(d->copy + XS_HDR_OFFSET + 16, 0, 48);
+	/* Bits outside MXCSR_MASK would #GP: a pattern the save left alone. */
+	memcpy(&mxcsr, d->copy + 24, 4);
+	mxcsr &= d->mxcsr_mask;
+	memcpy(d->copy + 24, &mxcsr, 4);
 	return xs_xrstor(c, d->copy, n, ~0ull);
 }
 
@@ -631,12 +630,43 @@ static bool same_regs(const struct diff *d, const struct xs_cpu *a, const struct
 	return true;
 }
 
-static bool equivalent(struct diff *d, const uint8_t *mo, const uint8_t *hw, size_t n)
+static bool equivalent_as(struct diff *d, const uint8_t *mo, const uint8_t *hw, size_t n,
+			  uint64_t xcomp)
 {
 	uint8_t *mask;
 	uint64_t bm, bh;
 	bool eq = true;
 	enum xs_fault fm, fh;
+
+	memcpy(&bm, mo + XS_HDR_OFFSET, 8);
+	memcpy(&bh, hw + XS_HDR_OFFSET, 8);
+	mask = malloc(n);
+	if (!mask)
+		return false;
+	region_mask(d, xcomp, mask, n);
+	/* XSAVEC writes MXCSR_MASK with SSE, so it may be skipped with it. */
+	if (xcomp && ((bm ^ bh) & XS_BIT(XS_C_SSE)))
+		memset(mask + 28, 1, 4);
+	for (size_t i = 0; i < n && eq; i++)
+		if (!mask[i] && !skip_byte(d, i) && mo[i] != hw[i])
+			eq = false;
+	free(mask);
+	if (!eq)
+		return false;
+	fm = scratch_restore(d, d->scratch[0], mo, n, xcomp);
+	fh = scratch_restore(d, d->scratch[1], hw, n, xcomp);
+	if (fm != fh)
+		return false;
+	if (fm != XS_OK)
+		return !memcmp(mo, hw, n);
+	return same_regs(d, d->scratch[0], d->scratch[1]);
+}
+
+/* Equal bytes, or the same state under the standard reading (what XSAVE
+ * and XSAVEOPT write) or the compacted reading its header names. */
+static bool equivalent(struct diff *d, const uint8_t *mo, const uint8_t *hw, size_t n)
+{
+	uint64_t bm, bh, xcomp;
 
 	if (!memcmp(mo, hw, n))
 		return true;
@@ -646,26 +676,11 @@ static bool equivalent(struct diff *d, const uint8_t *mo, const uint8_t *hw, siz
 	memcpy(&bh, hw + XS_HDR_OFFSET, 8);
 	if ((bm ^ bh) & ~d->xcr0)
 		return false;
-	mask = malloc(n);
-	if (!mask)
-		return false;
-	region_mask(d, mo, mask, n);
-	/* XSAVEC writes MXCSR_MASK with SSE, so it may be skipped with it. */
-	if (((bm ^ bh) & XS_BIT(XS_C_SSE)) && (mo[XS_HDR_OFFSET + 15] & 0x80))
-		memset(mask + 28, 1, 4);
-	for (size_t i = 0; i < n && eq; i++)
-		if (!mask[i] && !skip_byte(d, i) && mo[i] != hw[i])
-			eq = false;
-	free(mask);
-	if (!eq)
-		return false;
-	fm = scratch_restore(d, d->scratch[0], mo, n, true);
-	fh = scratch_restore(d, d->scratch[1], hw, n, true);
-	if (fm != fh)
-		return false;
-	if (fm != XS_OK)
-		return !memcmp(mo, hw, n);
-	return same_regs(d, d->scratch[0], d->scratch[1]);
+	if (equivalent_as(d, mo, hw, n, 0))
+		return true;
+	memcpy(&xcomp, mo + XS_HDR_OFFSET + 8, 8);
+	return (xcomp & XS_COMPACTED_BIT) && !(xcomp & ~(d->xcr0 | XS_COMPACTED_BIT)) &&
+	       equivalent_as(d, mo, hw, n, xcomp);
 }
 
 /* XGETBV(1) outputs may differ in the bits of components that were in
@@ -859,7 +874,9 @@ static void report(struct diff *d, struct xs_prog *p, enum xs_diff_kind kind, in
 	size_t max = d->o->max_reports ? d->o->max_reports : 10;
 	char sh[sizeof(d->shapes[0])];
 
-	if (s->nreports >= max || d->minimized >= 200)
+	/* Up to max reports of each class: implementation-defined
+	 * differences must not crowd out mismatches. */
+	if (s->nreports >= 2 * max || d->nclass[cls == 2] >= max || d->minimized >= 200)
 		return;
 	if (d->o->minimize) {
 		minimize(d, p, cls);
@@ -886,6 +903,7 @@ static void report(struct diff *d, struct xs_prog *p, enum xs_diff_kind kind, in
 	if (run_both(d, p, &v, mm->model_out, sizeof(mm->model_out), &ignored, &rec) == cls) {
 		snprintf(mm->hw_out, sizeof(mm->hw_out), "%s", v.what);
 		s->nreports++;
+		d->nclass[cls == 2]++;
 	}
 }
 
@@ -909,7 +927,9 @@ static int setup(struct diff *d, struct xs_diff_stats *s, char *err, size_t errl
 		snprintf(err, errlen, "probing the host failed");
 		return -1;
 	}
-	d->m->impl = pr.impl;
+	xs_probe_apply_report(d->m, &pr);
+	if (d->o->tweak_model)
+		d->o->tweak_model(d->m);
 	d->xcr0 = d->h->xcr0;
 	d->mxcsr_mask = pr.impl.mxcsr_mask;
 	/* Bytes 416-463 are reserved: compared only if XSAVE leaves them
@@ -948,8 +968,8 @@ int xs_diff_run(const struct xs_diff_opts *o, struct xs_diff_stats *s, char *err
 	memset(&d, 0, sizeof(d));
 	d.o = o;
 	d.s = s;
-	s->reports = calloc(max, sizeof(*s->reports));
-	d.shapes = calloc(max, sizeof(*d.shapes));
+	s->reports = calloc(2 * max, sizeof(*s->reports));
+	d.shapes = calloc(2 * max, sizeof(*d.shapes));
 	if (!s->reports || !d.shapes || setup(&d, s, err, errlen) != 0)
 		goto out;
 	img = malloc(d.bufsize);

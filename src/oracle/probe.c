@@ -121,6 +121,49 @@ static bool region_is(const uint8_t *p, uint8_t v, size_t n)
 	return true;
 }
 
+/* XRSTOR with XSTATE_BV = XCR0 of an image holding initial values: is
+ * XINUSE then 0 for the components loaded? */
+static int load_init_run(const struct xs_host *h, struct probe_bufs *pb)
+{
+	uint64_t x = xinuse_after(h, pb, h->xcr0, true, 0, false);
+
+	return x == ~0ull ? -1 : (x & h->xcr0 & ~2ull) == 0;
+}
+
+/* x87 loaded non-init (FCW only, ST zero), then FNINIT: XINUSE[0]? */
+static int fninit_run(const struct xs_host *h, struct probe_bufs *pb)
+{
+	struct xs_hw_op ops[3];
+	struct xs_hw_outcome o;
+
+	image(h, pb->a, 1, true);
+	put16(pb->a, 0x027F);
+	memset(pb->b, PAT, sizeof(pb->b));
+	memset(ops, 0, sizeof(ops));
+	ops[0] = (struct xs_hw_op){ .kind = XS_HW_XRSTOR, .mem = pb->a, .mask = 1 };
+	ops[1] = (struct xs_hw_op){ .kind = XS_HW_FNINIT };
+	ops[2] = (struct xs_hw_op){ .kind = XS_HW_XSAVE, .mem = pb->b, .mask = 1 };
+	if (xs_hw_run(ops, 3, 3, &o) != 0 || o.fault)
+		return -1;
+	return (get64(pb->b + XS_HDR_OFFSET) & 1) == 0;
+}
+
+/* Misaligned XSAVE with EFLAGS.AC = 1 at CPL 3: #AC (1) or #GP (0)? */
+static int misaligned_ac_run(struct probe_bufs *pb)
+{
+	struct xs_hw_op op;
+	struct xs_hw_outcome o;
+
+	memset(&op, 0, sizeof(op));
+	op.kind = XS_HW_XSAVE;
+	op.mem = pb->b + 8;
+	op.mask = 1;
+	op.ac = true;
+	if (xs_hw_run(&op, 1, 1, &o) != 0 || !o.fault)
+		return -1;
+	return o.fault == XS_AC;
+}
+
 /* Save with `kind` after restoring init state: did it skip the witness? */
 static int init_opt_run(const struct xs_host *h, struct probe_bufs *pb, enum xs_hw_kind kind)
 {
@@ -213,6 +256,7 @@ int xs_probe_host(struct xs_probe_report *r)
 	const struct xs_host *h = xs_host_get();
 	struct probe_bufs *pb;
 	int clears = 0, tracked = 0, xopt = 0, xmod = 0, xc = 0, es0 = 0, es1 = 0, rw = 0, rnd = 0;
+	int ldinit = 0, fnin = 0, acs = 0;
 	uint8_t first[50] = { 0 };
 	uint64_t xinuse;
 
@@ -239,6 +283,12 @@ int xs_probe_host(struct xs_probe_report *r)
 			xc++;
 		if (modified_opt_run(h, pb) == 1)
 			xmod++;
+		if (load_init_run(h, pb) == 1)
+			ldinit++;
+		if (fninit_run(h, pb) == 1)
+			fnin++;
+		if (misaligned_ac_run(pb) == 1)
+			acs++;
 		if (errptr_run(h, pb, false) == 1)
 			es0++;
 		if (errptr_run(h, pb, true) == 1)
@@ -264,6 +314,9 @@ int xs_probe_host(struct xs_probe_report *r)
 	r->impl.xsaves_init_opt = r->impl.xsavec_init_opt;
 	r->impl.xsaves_modified_opt = r->impl.xsaveopt_modified_opt;
 	r->impl.x87_errptr_only_if_es = majority(es0) && !majority(es1);
+	r->impl.xrstor_load_checks_init = majority(ldinit);
+	r->impl.x87_xinuse_by_value = majority(fnin);
+	r->misaligned_ac = majority(acs);
 	r->reserved_416_written = majority(rw);
 	r->reserved_416_deterministic = rnd == 0;
 	r->impl.mxcsr_mask = xs_host_mxcsr_mask();
@@ -275,6 +328,9 @@ int xs_probe_host(struct xs_probe_report *r)
 		note(r, "no XSAVEC: xsavec_init_opt reported as off");
 	note(r, "xsaves_init_opt / xsaves_modified_opt: XSAVES cannot run at CPL 3; assumed equal "
 	     "to xsavec_init_opt / xsaveopt_modified_opt (XINUSE and XMODIFIED are shared)");
+	note(r, "XRSTOR loading initial values left XINUSE=0: %d/%d runs; FNINIT with ST0-7 zero "
+	     "left XINUSE[0]=0: %d/%d runs", ldinit, PROBE_RUNS, fnin, PROBE_RUNS);
+	note(r, "misaligned XSAVE with EFLAGS.AC=1 at CPL 3 raised %s", r->misaligned_ac ? "#AC" : "#GP");
 	note(r, "x87 error pointers with FSW.ES=0 saved as 0: %d/%d runs; with ES=1: %d/%d runs",
 	     es0, PROBE_RUNS, es1, PROBE_RUNS);
 	note(r, "legacy bytes 416-463: %s by XSAVE%s", r->reserved_416_written ? "written" :
@@ -291,6 +347,24 @@ int xs_probe_apply(struct xs_model *m, char *err, size_t errlen)
 		snprintf(err, errlen, "host: cannot probe: no usable XSAVE in user mode");
 		return -1;
 	}
-	m->impl = r.impl;
+	xs_probe_apply_report(m, &r);
 	return 0;
+}
+
+void xs_probe_apply_report(struct xs_model *m, const struct xs_probe_report *r)
+{
+	/* Field by field: only what the probe measured (or assumes, see the
+	 * notes); any other choice keeps the model's default. */
+	m->impl.xinuse_tracking = r->impl.xinuse_tracking;
+	m->impl.xrstor_init_clears_xinuse = r->impl.xrstor_init_clears_xinuse;
+	m->impl.xsaveopt_init_opt = r->impl.xsaveopt_init_opt;
+	m->impl.xsaveopt_modified_opt = r->impl.xsaveopt_modified_opt;
+	m->impl.xsavec_init_opt = r->impl.xsavec_init_opt;
+	m->impl.xsaves_init_opt = r->impl.xsaves_init_opt;
+	m->impl.xsaves_modified_opt = r->impl.xsaves_modified_opt;
+	m->impl.mxcsr_mask = r->impl.mxcsr_mask;
+	m->impl.x87_errptr_only_if_es = r->impl.x87_errptr_only_if_es;
+	m->impl.xrstor_load_checks_init = r->impl.xrstor_load_checks_init;
+	m->impl.x87_xinuse_by_value = r->impl.x87_xinuse_by_value;
+	m->impl.xsave_misalign_ac = r->misaligned_ac;
 }

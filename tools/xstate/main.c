@@ -10,25 +10,31 @@
 
 static const struct cli_command commands[] = {
 	{ "cpus", cmd_cpus, "cpus [--json]", "list the built-in CPU models" },
-	{ "info", cmd_info, "info [--cpu NAME|FILE|host] [--json]",
+	{ "info", cmd_info, "info [--cpu NAME|FILE|host] [--policy LIST] [--json]",
 	  "print a CPU model: components, masks, sizes, implementation choices" },
 	{ "layout", cmd_layout,
 	  "layout [--cpu M] [--xcr0 MASK] [--xss MASK] [--format standard|compacted] [--json]",
 	  "offsets and sizes of an XSAVE area" },
-	{ "exec", cmd_exec, "exec [--cpu M] [--xcr0 MASK] [--xss MASK] [PROGRAM-LINE...]",
+	{ "exec", cmd_exec, "exec [--cpu M] [--xcr0 MASK] [--xss MASK] [--compare] [PROGRAM-LINE...]",
 	  "run XSAVE-family instructions on one modelled logical processor at CPL 0" },
 	{ "decode", cmd_decode, "decode [--cpu M] [--xcr0 MASK] [--xss MASK] [--json] FILE",
 	  "print an XSAVE image component by component and why XRSTOR would fault" },
-	{ "run", cmd_run, "run FILE [--trace] [--json]", "run a scenario on the simulated machine" },
+	{ "run", cmd_run, "run FILE [--trace] [--quiet] [--json] [--seed S] [--policy N=V]...",
+	  "run a scenario on the simulated machine" },
 	{ "explore", cmd_explore, "explore [--cpu M] [--cpus N] [--tasks N] [--policy N=V]... "
 	  "[--steps N|--seconds S] [--seed S] [--jobs J] [--shard I/N] [--mutant NAME] [--json]",
 	  "search interleavings for invariant violations" },
-	{ "bench", cmd_bench, "bench insn|switch|checker|explore [--json]", "benchmarks" },
-	{ "diff-hw", cmd_diff_hw, "diff-hw [--cases N] [--seed S] [--json]",
+	{ "bench", cmd_bench,
+	  "bench insn|switch|checker|explore [--json] (insn: [--cpu M] [--iterations N] "
+	  "[--repetitions R])",
+	  "benchmarks" },
+	{ "diff-hw", cmd_diff_hw, "diff-hw [--cases N] [--seed S] [--strict] [--no-minimize] [--json]",
 	  "differential test of the model against this host's CPU" },
 	{ "probe", cmd_probe, "probe [--out FILE]",
 	  "measure this host's implementation choices and write a CPU model file" },
-	{ "conform", cmd_conform, "conform [--json]",
+	{ "conform", cmd_conform,
+	  "conform [--target host|sim|both] [--probe P]... [--diffs] [--list] [--model M] "
+	  "[--policy P] [--cpus N] [--trace] [--json]",
 	  "compare the simulated kernel with this host's Linux kernel" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
