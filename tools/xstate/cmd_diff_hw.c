@@ -5,7 +5,73 @@
 #include <string.h>
 
 #include "cli.h"
+#include "xstate/kvmguest.h"
 #include "xstate/oracle.h"
+
+/* Ring 0: the same kind of programs at CPL 0 in a minimal KVM guest
+ * (src/oracle/kvm_diff.c), so XSAVES/XRSTORS, XSETBV and the IA32_XSS/XFD
+ * MSRs are compared as far as the nested virtual CPU exposes them. */
+struct ring0 {
+	int status;                   /* 0 ran, 1 skipped (no usable KVM), -1 error, 2 not asked */
+	char why[256];
+	struct xo_kvm_diff_stats s;
+};
+
+static void ring0_run(struct ring0 *r, const struct xs_diff_opts *o, uint64_t cases)
+{
+	struct xs_diff_opts ro = *o;
+
+	memset(&r->s, 0, sizeof(r->s));
+	if (!cases) {
+		r->status = 2;
+		return;
+	}
+	ro.cases = cases;
+	r->status = xo_kvm_diff(&ro, &r->s, r->why, sizeof(r->why));
+}
+
+static void ring0_print_text(const struct ring0 *r)
+{
+	if (r->status == 2)
+		return;
+	printf("\nring 0 (KVM guest): ");
+	if (r->status == 1) {
+		printf("skipped: %s\n", r->why);
+		return;
+	}
+	if (r->status < 0) {
+		printf("error: %s\n", r->why);
+		return;
+	}
+	printf("%" PRIu64 " cases in %.2f s: %" PRIu64 " same, %" PRIu64 " different, %" PRIu64
+	       " not run (the guest cannot execute the instruction); %" PRIu64
+	       " ended in the same fault\n", r->s.cases, r->s.seconds, r->s.same, r->s.different,
+	       r->s.not_run, r->s.faults_compared);
+	xo_kvm_exposure_print(&r->s.exposure, stdout);
+	for (size_t i = 0; i < r->s.nreports; i++) {
+		const struct xs_diff_mismatch *m = &r->s.reports[i];
+
+		printf("\nRING-0 MISMATCH %zu:\n%s-- model:\n%s-- guest:\n%s", i + 1, m->program,
+		       m->model_out, m->hw_out);
+	}
+}
+
+static void ring0_print_json(const struct ring0 *r)
+{
+	printf(",\"ring0\":{\"status\":\"%s\"",
+	       r->status == 0 ? "ran" : r->status == 1 ? "skipped" : r->status == 2 ? "off" : "error");
+	if (r->status == 1 || r->status < 0) {
+		printf(",\"reason\":");
+		json_string(stdout, r->why);
+	}
+	if (r->status == 0) {
+		printf(",\"cases\":%" PRIu64 ",\"same\":%" PRIu64 ",\"different\":%" PRIu64
+		       ",\"not_run\":%" PRIu64 ",\"faults_compared\":%" PRIu64 ",\"exposure\":",
+		       r->s.cases, r->s.same, r->s.different, r->s.not_run, r->s.faults_compared);
+		xo_kvm_exposure_json(&r->s.exposure, stdout);
+	}
+	printf("}");
+}
 
 static void print_text(const struct xs_diff_stats *s, const struct xs_diff_opts *o)
 {
@@ -46,7 +112,8 @@ static void print_text(const struct xs_diff_stats *s, const struct xs_diff_opts 
 		       s->mismatches + s->impl_defined - s->nreports);
 }
 
-static void print_json(const struct xs_diff_stats *s, const struct xs_diff_opts *o)
+static void print_json(const struct xs_diff_stats *s, const struct xs_diff_opts *o,
+		       const struct ring0 *r0)
 {
 	printf("{\"cases\":%" PRIu64 ",\"seed\":%" PRIu64 ",\"seconds\":%.3f,\"mismatches\":%" PRIu64
 	       ",\"impl_defined\":%" PRIu64 ",\"strict\":%s,\"reruns\":%" PRIu64
@@ -87,7 +154,9 @@ static void print_json(const struct xs_diff_stats *s, const struct xs_diff_opts 
 		json_string(stdout, m->hw_out);
 		printf("}");
 	}
-	printf("]}\n");
+	printf("]");
+	ring0_print_json(r0);
+	printf("}\n");
 }
 
 int cmd_diff_hw(int argc, char **argv)
@@ -95,6 +164,8 @@ int cmd_diff_hw(int argc, char **argv)
 	struct xs_diff_opts o = { .cases = 10000, .seed = 1, .repeats = 5, .minimize = true,
 				  .max_reports = 10 };
 	struct xs_diff_stats s;
+	struct ring0 r0;
+	uint64_t ring0_cases = 200;
 	const char *v;
 	bool json = false;
 	char err[512];
@@ -110,6 +181,10 @@ int cmd_diff_hw(int argc, char **argv)
 			if (r < 0 || cli_parse_u64(v, &o.seed) != 0)
 				return r < 0 ? CLI_USAGE :
 					cli_usage_error(argv[0], "--seed '%s' is not a number", v);
+		} else if ((r = cli_opt_value(argc, argv, &i, "--ring0-cases", &v))) {
+			if (r < 0 || cli_parse_u64(v, &ring0_cases) != 0)
+				return r < 0 ? CLI_USAGE :
+					cli_usage_error(argv[0], "--ring0-cases '%s' is not a number", v);
 		} else if (cli_opt_flag(argv, i, "--json")) {
 			json = true;
 		} else if (cli_opt_flag(argv, i, "--strict")) {
@@ -127,10 +202,17 @@ int cmd_diff_hw(int argc, char **argv)
 		xs_diff_stats_free(&s);
 		return CLI_FAIL;
 	}
-	if (json)
-		print_json(&s, &o);
-	else
+	ring0_run(&r0, &o, ring0_cases);
+	if (json) {
+		print_json(&s, &o, &r0);
+	} else {
 		print_text(&s, &o);
+		ring0_print_text(&r0);
+	}
 	xs_diff_stats_free(&s);
-	return s.mismatches ? CLI_FAIL : CLI_OK;
+	if (r0.status == 0)
+		xo_kvm_diff_free(&r0.s);
+	if (r0.status < 0)
+		return CLI_FAIL;
+	return s.mismatches || (r0.status == 0 && r0.s.different) ? CLI_FAIL : CLI_OK;
 }

@@ -28,7 +28,7 @@ static const struct cli_command commands[] = {
 	  "bench insn|switch|checker|explore [--json] (insn: [--cpu M] [--iterations N] "
 	  "[--repetitions R])",
 	  "benchmarks" },
-	{ "diff-hw", cmd_diff_hw, "diff-hw [--cases N] [--seed S] [--strict] [--no-minimize] [--json]",
+	{ "diff-hw", cmd_diff_hw, "diff-hw [--cases N] [--seed S] [--ring0-cases N] [--strict] [--no-minimize] [--json]",
 	  "differential test of the model against this host's CPU" },
 	{ "probe", cmd_probe, "probe [--out FILE]",
 	  "measure this host's implementation choices and write a CPU model file" },
