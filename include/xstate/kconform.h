@@ -283,6 +283,19 @@ struct xo_ktarget {
 struct xo_ktarget *xo_ktarget_host(char *why, size_t whylen);
 void xo_ktarget_free(struct xo_ktarget *t);
 
+/* The simulated kernel (src/oracle/ktarget_sim.c): every program runs in a
+ * fresh task on a freshly booted simulated machine of the model. */
+struct xs_model;
+struct xo_ksim_opts {
+	const struct xs_model *model; /* copied; "host" (probed) to compare with the host */
+	unsigned ncpus;               /* 0: 2 (the tracer runs on the other CPU) */
+	const char *policy;           /* kernel policy settings (xk_policy_parse), NULL: Linux */
+	FILE *trace;                  /* machine trace of every run, or NULL */
+	int trace_level;              /* enum sim_trace_level */
+};
+/* NULL with a reason in why (a policy that does not parse, no memory). */
+struct xo_ktarget *xo_ktarget_sim(const struct xo_ksim_opts *o, char *why, size_t whylen);
+
 /* ---- Result lists ---- */
 
 enum xo_kprobe_status { XO_KPROBE_OK = 0, XO_KPROBE_SKIPPED, XO_KPROBE_ERROR };
@@ -330,6 +343,11 @@ struct xo_kprobe {
 size_t xo_kprobe_count(void);
 const struct xo_kprobe *xo_kprobe_at(size_t i);
 const struct xo_kprobe *xo_kprobe_find(const char *name);
+/* Where Linux departs from the written specification (linux-design.md) and
+ * the simulated kernel follows Linux ("reality wins"): why Linux answers as
+ * it does, for the probe's output and the README. NULL for other probes
+ * (src/oracle/kconform_notes.c). */
+const char *xo_kprobe_note(const char *probe);
 /* Run one probe: fetch info, run, catch backend errors. 0 unless ERROR. */
 int xo_kprobe_run(const struct xo_kprobe *p, struct xo_ktarget *t, struct xo_kresults *out);
 

@@ -32,6 +32,10 @@
 #include "xstate/model.h"
 
 #define XK_MAX_CPUS 64
+/* The x86-64 GDT (arch/x86/include/asm/segment.h): 16 entries, TLS in 12-14. */
+#define XK_GDT_ENTRIES 16
+#define XK_GDT_ENTRY_TLS_MIN 12
+#define XK_GDT_TLS_ENTRIES 3
 #define XK_NAME_MAX 16
 #define XK_ERR_MAX 256
 
@@ -51,7 +55,10 @@
 	(XS_BIT(XS_C_PASID) | XS_BIT(XS_C_CET_U) | XK_MASK_GUEST_SUPERVISOR)
 /* Saved/restored by their users (perf for LBR) with their own buffers. */
 #define XK_MASK_INDEPENDENT XS_BIT(XS_C_LBR)
-#define XK_MASK_SUPERVISOR_UNSUPPORTED XS_BIT(XS_C_PT)
+/* UINTR (component 14) never got into Linux (RFC 2021); here it is enabled
+ * only by policy uintr= (kernel_special.h). Listing it keeps SUPERVISOR_ALL
+ * "every supervisor bit" for the ptrace rule that preserves them. */
+#define XK_MASK_SUPERVISOR_UNSUPPORTED (XS_BIT(XS_C_PT) | XS_BIT(XS_C_UINTR))
 #define XK_MASK_SUPERVISOR_ALL \
 	(XK_MASK_SUPERVISOR_SUPPORTED | XK_MASK_INDEPENDENT | XK_MASK_SUPERVISOR_UNSUPPORTED)
 /* What a task restore loads (ANDed with kernel.max_features). */
@@ -130,6 +137,8 @@ struct xk_fpstate {
 	bool is_guest;            /* a vCPU's buffer (KVM issue) */
 	bool is_confidential;     /* encrypted guest: firmware saves/restores (KVM issue) */
 	bool in_use;              /* guest fpstate currently installed (KVM issue) */
+	bool is_prealloc;         /* user-ABI issue, beyond Linux: allocated by
+				   * ARCH_REQ_XCOMP_PREALLOC, never harvested */
 	struct xk_task *task;     /* the task the buffer belongs to (NULL: init_fpstate) */
 	_Alignas(64) uint8_t regs[];
 };
@@ -159,10 +168,16 @@ struct xk_fpu {
 struct xk_thread {
 	uint32_t pkru;      /* thread.pkru: PKRU truth; switched eagerly (PKRU issue). Set to
 			     * the init value at fork/exec, not yet written to the CPU. */
-	uint16_t fsindex;   /* FS/GS selectors and bases (FS/GS base issue). Placeholders. */
+	bool pkru_deferred; /* mutant pkru-lazy only: thread.pkru not yet written to the
+			     * CPU; done at the return to user (kernel_special.h) */
+	/* FS/GS (kernel_fsgs.h): selectors and bases as last saved (valid
+	 * while the task is not running), and the TLS descriptors load_TLS()
+	 * copies into the GDT at every switch. */
+	uint16_t fsindex;
 	uint16_t gsindex;
 	uint64_t fsbase;
 	uint64_t gsbase;
+	uint64_t tls_array[XK_GDT_TLS_ENTRIES];
 };
 
 /* Signal state placeholder (signal frames / sigaltstack issue). */
@@ -180,6 +195,8 @@ enum xk_task_flags {
 };
 
 struct xk_process;
+struct xk_special;
+struct xk_vcpu;
 
 struct xk_task {
 	unsigned tid;                 /* unique, from 1 */
@@ -200,6 +217,11 @@ struct xk_task {
 	struct xk_thread thread;
 	struct xk_sigstate sig;
 	uint64_t xstate_bytes;        /* bytes of xstate buffers this task holds now */
+	/* Special states (kernel_special.h): shadow stack, UINTR receiver,
+	 * perf LBR context. NULL until the task uses one; freed at release. */
+	struct xk_special *special;
+	/* KVM (kernel_kvm.h): the vCPU this task runs, NULL if none; freed at release. */
+	struct xk_vcpu *vcpu;
 	void *sim;                    /* free for the simulator's own per-task data */
 };
 
@@ -212,6 +234,10 @@ struct xk_process {
 	struct xk_task *leader;
 	struct xk_task *threads;      /* list through group_next */
 	unsigned nthreads;            /* threads not yet released (zombie leader excluded) */
+	/* mm->context.ldt (kernel_fsgs.h): modify_ldt's table, NULL if none;
+	 * replaced (never edited in place) on every write, as in Linux. */
+	uint64_t *ldt;
+	uint32_t ldt_entries;
 	void *sim;                    /* free for the simulator */
 };
 
@@ -239,6 +265,11 @@ struct xk_cpu {
 	unsigned nmi_depth;
 	uint32_t irq_from_user;       /* bit d: interrupt at depth d came from user mode */
 	uint32_t irq_is_nmi;          /* bit d: interrupt at depth d is an NMI */
+	/* FS/GS (kernel_fsgs.h): this CPU's GDT (TLS slots rewritten at every
+	 * switch), the LDT loaded in LDTR, and the idle task's saved FS/GS. */
+	uint64_t gdt[XK_GDT_ENTRIES];
+	const uint64_t *ldt;
+	struct xk_thread idle_thread;
 };
 
 /* ---- Trace ---- */
@@ -260,6 +291,7 @@ enum xk_insn {
 	XK_I_STTS,
 	XK_I_MOV_CR4,
 	XK_I_MEMCPY,   /* not an instruction: a buffer copy (init image into a task) */
+	XK_I_WRPKRU,   /* special states: the eager PKRU switch (kernel_special.h) */
 };
 
 enum xk_ev_type {
@@ -283,6 +315,32 @@ enum xk_ev_type {
 	XK_EV_FREE,          /* buffer freed: task, bytes */
 	XK_EV_INIT_COPY,     /* init image copied into task's buffer (exec/kthread): bytes */
 	XK_EV_WARN,          /* a kernel WARN/BUG: why (static text), insn/fault if any */
+	/* User ABI (kernel_abi.h). */
+	XK_EV_PERM,          /* permission check/grant: task, reg=arch_prctl option (0: #NM),
+			      * mask=requested, value=group permission, bytes=user size,
+			      * si_code=0 or -errno */
+	XK_EV_REALLOC,       /* task's active buffer replaced: bytes=new size, old=old size,
+			      * mask=new xfeatures, value=new xfd, why */
+	XK_EV_SIGFRAME,      /* signal frame: task, signo, value=fpstate address, old=frame
+			      * address, mask=XSAVE RFBM, bytes=xstate size; fault if it failed */
+	XK_EV_SIGRETURN,     /* rt_sigreturn: task, value=fpstate address, old=frame, mask=XRSTOR
+			      * RFBM, signo=SIGSEGV if it failed, why */
+	XK_EV_UABI,          /* XSAVE/XRSTOR on user memory (signal frames): insn, mask, task,
+			      * value=address, bytes, fault (a user-memory fault is expected) */
+	XK_EV_REGSET,        /* ptrace regset: task=tracee, reg=NT type, value=1 set / 0 get,
+			      * bytes, si_code=0 or -errno */
+	/* Special states (kernel_special.h). */
+	XK_EV_PKRU,          /* PKRU written by the kernel: insn WRPKRU, task=whose value
+			      * (NULL: init), other=prev, old, value, why */
+	XK_EV_INDEP,         /* independent-feature XSAVES/XRSTORS on its own buffer: insn,
+			      * mask, bytes, task, fault, why; or an MSR its users write
+			      * (insn WRMSR, reg, value) */
+	XK_EV_UINTR,         /* user interrupts: task=receiver, value=vector, mask=PIR or
+			      * UIRR, why (posted, notified, spurious, delivered ...) */
+	/* FS/GS base and KVM (kernel_fsgs.h, kernel_kvm.h). */
+	XK_EV_FSGS,          /* FS/GS of a task saved, loaded or set: task (NULL: idle), reg=0 FS
+			      * / 1 GS, old=selector, value=base, why (static: what and how) */
+	XK_EV_KVM,           /* a KVM_RUN step: task=vCPU thread, why, value=guest XCR0 */
 	XK_EV_COUNT
 };
 
@@ -328,6 +386,11 @@ struct xk_stats {
 	uint64_t nm_xfd;          /* #NM with XFD_ERR != 0 */
 	uint64_t signals;         /* faults turned into signals */
 	uint64_t warnings;        /* kernel WARNs (bugs): also see k->last_warning */
+	/* Special states (kernel_special.h). */
+	uint64_t pkru_writes;     /* WRPKRU by the kernel (switch, exec, signals) */
+	uint64_t indep_saves;     /* XSAVES of independent features into their own buffers */
+	uint64_t indep_restores;
+	uint64_t uintr_spurious;  /* notification vector taken as an ordinary interrupt */
 };
 
 /* ---- The kernel ---- */
@@ -366,6 +429,10 @@ struct xk_kernel {
 	bool dynamic;                 /* fpu_state_size_dynamic(): init_xfd != 0 */
 	uint32_t mxcsr_feature_mask;
 	struct xk_fpstate *init_fpstate; /* the init image (kernel default size) */
+	/* FS/GS (kernel_fsgs.h): X86_FEATURE_FSGSBASE in use (CPU has it and
+	 * policy fsgsbase=on), X86_BUG_NULL_SEG (detected at boot). */
+	bool fsgsbase;
+	bool null_seg_bug;
 
 	unsigned ncpus;
 	struct xk_cpu cpu[XK_MAX_CPUS];
@@ -514,8 +581,9 @@ struct xk_fault_result {
  * to re-execute. For SIGNAL the simulator delivers the signal (signal
  * frames are a later issue) and calls xk_return_to_user() itself.
  *   #NM: XFD_ERR != 0 -> the XFD first-use path (handle_xfd_event: clear
- *        XFD_ERR; not permitted -> SIGILL/ILL_ILLOPC; permitted -> the AMX
- *        issue's allocation hook, now SIGSEGV); else CR0.TS set with the
+ *        XFD_ERR; not permitted -> SIGILL/ILL_ILLOPC; permitted -> xfd.c
+ *        grows the buffer and disarms XFD (RETRY), or SIGSEGV/SI_KERNEL if
+ *        the allocation fails -- kernel_abi.h); else CR0.TS set with the
  *        lazy policy -> CLTS + restore, RETRY; else OOPS ("unexpected #NM").
  *   #UD -> SIGILL/ILL_ILLOPN; #GP -> SIGSEGV/SI_KERNEL; #AC -> SIGBUS/
  *   BUS_ADRALN; #PF (operand outside its buffer) -> SIGSEGV/SEGV_MAPERR. */

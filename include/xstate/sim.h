@@ -141,6 +141,13 @@ struct sim_machine {
 	uint64_t warnings;             /* kernel WARN events seen */
 
 	sim_signal_fn deliver_signal;
+	void *abi;                     /* user-ABI verbs' state (verbs_abi.c), NULL until used */
+
+	/* Extra invariants (xstate/explore.h, src/sim/invariants.c): none
+	 * unless the `invariants` statement or the explorer turns them on;
+	 * sim_step_done() runs them after sim_check(). */
+	uint64_t inv_mask;
+	struct sim_inv_state *inv;
 
 	/* Scenario support: parser symbol id - 1 -> the task/process created
 	 * by the declaring statement (run.c). */
@@ -413,6 +420,9 @@ struct sim_verb_set {
  * and add one line to the array in verbs.c. */
 extern const struct sim_verb_set *const sim_verb_registry[];
 extern const struct sim_verb_set sim_verbs_core, sim_verbs_expect_stmt, sim_verbs_expect;
+extern const struct sim_verb_set sim_verbs_abi; /* verbs_abi.c (user ABI) */
+/* Free m->abi (verbs_abi.c); called by sim_machine_free(). */
+void sim_abi_free(struct sim_machine *m);
 const struct sim_verb *sim_verb_find(enum sim_verb_kind kind, const char *name);
 
 /* Parser state visible to verbs. */

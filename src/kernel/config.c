@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "kernel/kernel_internal.h"
+#include "kernel/special_internal.h" /* policy masks (special states) */
+#include "xstate/kernel_fsgs.h"
 
 /* C struct sizes the kernel checks CPUID against (check_xstate_against_struct).
  * 0: no struct (the feature is unknown to the kernel). */
@@ -23,6 +25,7 @@ static const uint32_t xfeature_struct_size[XS_NAMED_COMPS] = {
 	[XS_C_PASID] = 8,        /* struct ia32_pasid_state */
 	[XS_C_CET_U] = 16,       /* struct cet_user_state */
 	[XS_C_CET_S] = 24,       /* struct cet_supervisor_state */
+	[XS_C_UINTR] = 48,       /* struct uintr_state (2021 RFC; only with policy uintr=) */
 	[XS_C_XTILECFG] = 64,    /* struct xtile_cfg */
 	/* struct xtile_data is 1024 bytes per tile times the palette's max
 	 * names (CPUID 0x1D). The models carry no leaf 0x1D; every shipped
@@ -85,6 +88,8 @@ static bool xfeature_gate(const struct xs_features *f, unsigned i)
 	case XS_C_CET_U:
 	case XS_C_CET_S:
 		return f->shstk;
+	case XS_C_UINTR: /* RFC: X86_FEATURE_UINTR (special states, policy uintr=) */
+		return f->uintr;
 	case XS_C_XTILECFG:
 	case XS_C_XTILEDATA:
 		return f->amx_tile;
@@ -150,6 +155,7 @@ static int select_features(struct xk_kernel *k, bool xsaves, bool xfd, char *err
 	struct xs_cpuid l0 = xs_model_cpuid_d(m, XS_MASK_FPSSE, 0, 0);
 	struct xs_cpuid l1 = xs_model_cpuid_d(m, XS_MASK_FPSSE, 0, 1);
 	uint64_t max = ((uint64_t)l0.edx << 32 | l0.eax) | ((uint64_t)l1.edx << 32 | l1.ecx);
+	uint64_t indep_extra;
 	unsigned i;
 
 	if ((max & XS_MASK_FPSSE) != XS_MASK_FPSSE)
@@ -177,8 +183,17 @@ static int select_features(struct xk_kernel *k, bool xsaves, bool xfd, char *err
 	 * AMX is not enabled (both bits: XCR0[17] and [18] go together). */
 	if (!k->compacted && (max & XK_MASK_USER_DYNAMIC))
 		max &= ~XS_MASK_AMX;
+	/* Special states: policies uintr= and cet-s= add UINTR to the task
+	 * buffers or make UINTR/CET_S independent (kernel_special.h). */
+	if (k->policy.uintr != XK_UINTR_OFF && (!xsaves || !(max & XS_BIT(XS_C_UINTR))))
+		return boot_fail(err, errlen,
+				 "uintr=%s: CPU model '%s' has no user interrupts for the kernel "
+				 "to manage (needs CPUID.(07H,0):EDX[5], IA32_XSS bit 14 and XSAVES)",
+				 k->policy.uintr == XK_UINTR_ORDINARY ? "ordinary" : "independent",
+				 m->name);
+	indep_extra = xsaves ? max & xk_special_independent_mask(&k->policy) : 0;
 	if (xsaves)
-		max &= XK_MASK_USER_SUPPORTED | XK_MASK_SUPERVISOR_SUPPORTED;
+		max &= XK_MASK_USER_SUPPORTED | xk_special_supervisor_mask(&k->policy);
 	else
 		max &= XK_MASK_USER_SUPPORTED;
 
@@ -186,10 +201,12 @@ static int select_features(struct xk_kernel *k, bool xsaves, bool xfd, char *err
 	 * where IA32_XSS exists at all. */
 	if (!m->feat.arch_lbr || !xsaves)
 		k->kcfg.independent_features &= ~XS_BIT(XS_C_LBR);
+	k->kcfg.independent_features |= indep_extra;
 
 	k->kcfg.max_features = max;
 	k->ucfg.max_features = max & XK_MASK_USER_SUPPORTED;
-	k->kcfg.default_features = max & ~(XK_MASK_USER_DYNAMIC | XK_MASK_GUEST_SUPERVISOR);
+	k->kcfg.default_features =
+		max & ~(XK_MASK_USER_DYNAMIC | xk_special_guest_only_mask(&k->policy));
 	k->ucfg.default_features =
 		k->ucfg.max_features & ~(XK_MASK_USER_DYNAMIC | XK_MASK_GUEST_SUPERVISOR);
 	k->gcfg.features = max & ~XK_MASK_USER_DYNAMIC;
@@ -198,8 +215,8 @@ static int select_features(struct xk_kernel *k, bool xsaves, bool xfd, char *err
 	k->init_xfd = k->ucfg.max_features & XK_MASK_USER_DYNAMIC;
 	k->dynamic = k->init_xfd != 0;
 	k->xcr0 = k->ucfg.max_features;
-	k->xss = (max & XK_MASK_SUPERVISOR_SUPPORTED) | k->kcfg.independent_features;
-	k->restore_mask = max & XK_MASK_FPSTATE;
+	k->xss = (max & xk_special_supervisor_mask(&k->policy)) | k->kcfg.independent_features;
+	k->restore_mask = max & (XK_MASK_FPSTATE | xk_special_supervisor_mask(&k->policy));
 	return 0;
 }
 
@@ -365,13 +382,16 @@ static void build_taxonomy(struct xk_kernel *k)
 	struct xk_taxonomy *t = &k->tax;
 
 	t->user = k->ucfg.max_features;
-	t->supervisor = max & XK_MASK_SUPERVISOR_SUPPORTED;
+	t->supervisor = max & xk_special_supervisor_mask(&k->policy);
 	t->independent = k->kcfg.independent_features;
 	t->user_dynamic = max & XK_MASK_USER_DYNAMIC;
-	t->guest_supervisor = max & XK_MASK_GUEST_SUPERVISOR;
+	t->guest_supervisor = max & xk_special_guest_only_mask(&k->policy);
 	t->user_affects_kernel = max & XS_BIT(XS_C_PKRU);
-	t->supervisor_affects_user = max & (XS_BIT(XS_C_PASID) | XS_BIT(XS_C_CET_U));
-	t->supervisor_affects_kernel = max & XS_BIT(XS_C_CET_S);
+	/* Seed 000's classes 2 and 3 whatever buffer holds them (a policy
+	 * may make UINTR or CET_S independent). */
+	t->supervisor_affects_user = (max | t->independent) &
+		(XS_BIT(XS_C_PASID) | XS_BIT(XS_C_CET_U) | XS_BIT(XS_C_UINTR));
+	t->supervisor_affects_kernel = (max | t->independent) & XS_BIT(XS_C_CET_S);
 }
 
 /* Instruction choice (section 3.3) with the save= policy acting like
@@ -454,10 +474,16 @@ int xk_boot(struct xk_kernel *k, const struct xs_model *m, const struct xk_boot_
 		return boot_fail(err, errlen, "number of CPUs %u is not in 1..%u", o->ncpus,
 				 XK_MAX_CPUS);
 	if ((unsigned)o->policy.restore > XK_RESTORE_LAZY ||
-	    (unsigned)o->policy.save > XK_SAVE_XSAVE)
+	    (unsigned)o->policy.save > XK_SAVE_XSAVE ||
+	    (unsigned)o->policy.cet_s > XK_CET_S_INDEPENDENT ||
+	    (unsigned)o->policy.uintr > XK_UINTR_INDEPENDENT)
 		return boot_fail(err, errlen, "invalid policy values");
 	k->model = m;
 	k->policy = o->policy;
+	/* Mutant lazy-fp (checker issue): the pre-2016 CR0.TS scheme, as if
+	 * restore=lazy had been chosen (the LazyFP precondition). */
+	if (xk_mutant(k, XK_MUT_LAZY_FP))
+		k->policy.restore = XK_RESTORE_LAZY;
 	k->trace = o->trace;
 	k->trace_ctx = o->trace_ctx;
 	k->alloc_fail = o->alloc_fail;
@@ -503,6 +529,7 @@ int xk_boot(struct xk_kernel *k, const struct xs_model *m, const struct xk_boot_
 		if (init_cpu_xstate(k, &k->cpu[i], err, errlen))
 			goto fail;
 	build_taxonomy(k);
+	xk_fsgs_boot(k); /* FS/GS issue: GDT, CR4.FSGSBASE, GS bases (fsgs.c) */
 	if (xk_init_fpstate_setup(k, err, errlen))
 		goto fail;
 	return 0;

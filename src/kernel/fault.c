@@ -12,6 +12,7 @@
 #include <errno.h>
 
 #include "kernel/kernel_internal.h"
+#include "xstate/kernel_fsgs.h"
 
 static struct xk_fault_result fault_result(enum xk_fault_action a, int signo, int code,
 					   const char *why)
@@ -21,16 +22,7 @@ static struct xk_fault_result fault_result(enum xk_fault_action a, int signo, in
 	return r;
 }
 
-/* Seam for the AMX issue (see kernel_internal.h). */
-int xk_xfd_enable_feature(struct xk_kernel *k, struct xk_cpu *c, struct xk_task *t,
-			  uint64_t event)
-{
-	(void)k;
-	(void)c;
-	(void)t;
-	(void)event;
-	return -ENOSYS;
-}
+/* xk_xfd_enable_feature() (allocation + XFD disarm) is in xfd.c (user-ABI issue). */
 
 /* handle_xfd_event(): called with XFD_ERR != 0. */
 static struct xk_fault_result handle_xfd_event(struct xk_kernel *k, struct xk_cpu *c,
@@ -89,6 +81,7 @@ struct xk_fault_result xk_handle_fault(struct xk_kernel *k, unsigned cpu, enum x
 	/* Exception entry. */
 	c->user_mode = false;
 	xs_set_cpl(c->hw, 0);
+	xk_fsgs_enter_kernel(k, c); /* FS/GS issue: SWAPGS */
 
 	switch (f) {
 	case XS_NM:

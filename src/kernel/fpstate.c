@@ -188,6 +188,14 @@ int xk_init_fpstate_setup(struct xk_kernel *k, char *err, size_t errlen)
 		goto fail;
 	}
 	for (i = XS_EXT_OFFSET; i < k->ucfg.max_size; i++) {
+		uint64_t w;
+
+		/* Eight bytes at a time where possible: the byte loop over an
+		 * 11 KB AMX area was half of every boot (checker issue speed). */
+		if (!(i & 7) && i + 8 <= k->ucfg.max_size && (memcpy(&w, scratch + i, 8), !w)) {
+			i += 7;
+			continue;
+		}
 		if (scratch[i]) {
 			snprintf(err, errlen,
 				 "the init state is not all zeros at offset %u of the standard "

@@ -55,11 +55,11 @@ void xk_to_user_mode(struct xk_kernel *k, struct xk_cpu *c);
 void xk_task_release(struct xk_kernel *k, struct xk_task *t);
 void xk_task_free_all(struct xk_kernel *k);
 
-/* fault.c: the XFD first-use seam. The AMX issue implements the real
- * xfd_enable_feature(): reallocate the buffer to the permitted size
- * (fpstate_realloc), disarm XFD for the task, return 0 to retry. Now it
- * returns -ENOSYS, which the caller turns into SIGSEGV like an allocation
- * failure. Called only when the group permission covers event. */
+/* The XFD first-use seam, called by fault.c only when the group permission
+ * covers event; implemented in xfd.c (user-ABI issue): reallocate the
+ * buffer to the permitted size (fpstate_realloc), disarm XFD for the task,
+ * return 0 to retry; -EFAULT (the caller sends SIGSEGV) if the allocation
+ * fails. */
 int xk_xfd_enable_feature(struct xk_kernel *k, struct xk_cpu *c, struct xk_task *t,
 			  uint64_t event);
 

@@ -46,8 +46,12 @@ int xk_kfpu_begin(struct xk_kernel *k, unsigned cpu, unsigned mask)
 		xk_set_need_load(k, (int)cpu, t, k->restore_mask, "kernel_fpu_begin");
 		xk_save_fpregs(k, c, &t->fpu, "kernel_fpu_begin");
 	}
-	/* __cpu_invalidate_fpregs_state(): nobody's state is in the registers. */
-	xk_set_owner(k, c, NULL);
+	/* __cpu_invalidate_fpregs_state(): nobody's state is in the registers.
+	 * Mutants (checker issue): kfpu-keeps-owner forgets it everywhere,
+	 * kfpu-kthread-keeps-owner when no user task is current. */
+	if (!xk_mutant(k, XK_MUT_KFPU_KEEPS_OWNER) &&
+	    !(xk_mutant(k, XK_MUT_KFPU_KTHREAD_KEEPS_OWNER) && !xk_user_task(t)))
+		xk_set_owner(k, c, NULL);
 
 	if (mask & XK_KFPU_MXCSR) {
 		f = xs_ldmxcsr(c->hw, XS_MXCSR_DEFAULT);

@@ -8,6 +8,9 @@
 
 static const char *const restore_names[] = { "eager", "lazy" };
 static const char *const save_names[] = { "auto", "xsaves", "xsavec", "xsaveopt", "xsave" };
+static const char *const cet_s_names[] = { "guest", "task", "independent" };
+static const char *const uintr_names[] = { "off", "ordinary", "independent" };
+static const char *const fsgs_names[] = { "linux", "lutomirski2016" };
 
 static const struct {
 	const char *name;
@@ -17,6 +20,13 @@ static const struct {
 	{ "shortcut", "on|off" },
 	{ "save", "auto|xsaves|xsavec|xsaveopt|xsave" },
 	{ "mutant", "NAME|none" },
+	{ "prealloc", "off|on" },       /* user ABI (kernel_abi.h) */
+	{ "harvest", "off|on" },
+	{ "sigreturn-fail", "init|keep" },
+	{ "cet-s", "guest|task|independent" },        /* special states (kernel_special.h) */
+	{ "uintr", "off|ordinary|independent" },
+	{ "fsgs", "linux|lutomirski2016" },           /* FS/GS base (kernel_fsgs.h) */
+	{ "fsgsbase", "on|off" },
 };
 #define NPOLICIES (sizeof(policies) / sizeof(policies[0]))
 
@@ -28,6 +38,64 @@ static const struct {
 		"shortcut-ignores-last-cpu",
 		"the registers-valid shortcut checks the per-CPU owner but not fpu->last_cpu",
 	},
+	/* Special states (kernel_special.h). */
+	[XK_MUT_PKRU_LAZY] = {
+		"pkru-lazy",
+		"PKRU is loaded at the return to user mode, not at the switch: kernel "
+		"accesses for the next task use the previous task's PKRU",
+	},
+	[XK_MUT_UINTR_SHORTCUT] = {
+		"uintr-shortcut",
+		"uintr=independent skips the UINTR restore when owner/last_cpu match, though "
+		"the switch-out XSAVES cleared UINV: user interrupts are lost",
+	},
+	[XK_MUT_SHSTK_SET_UNCHECKED] = {
+		"shstk-set-unchecked",
+		"NT_X86_SHSTK set does not check the SSP (< TASK_SIZE_MAX, 8-byte aligned): "
+		"the XRSTORS before user mode #GPs",
+	},
+	/* FS/GS base and KVM (kernel_fsgs.h, kernel_kvm.h). */
+	[XK_MUT_FSGS_PTRACE_SELECTOR] = {
+		"fsgs-ptrace-selector",
+		"a ptrace write of fs_base/gs_base also zeroes the selector (pre-5.9): with "
+		"FSGSBASE a nonzero selector is lost",
+	},
+	[XK_MUT_KVM_XCR0_ORDER] = {
+		"kvm-xcr0-order",
+		"the VM exit restores the host XCR0/XSS only after kvm_put_guest_fpu: host "
+		"XSAVE/XRSTOR run with the guest's XCR0",
+	},
+	[XK_MUT_GUEST_STATE_LEAK] = {
+		"guest-state-leak",
+		"kvm_put_guest_fpu does not restore the host fpstate: the guest's registers "
+		"reach the vCPU task's user mode",
+	},
+	/* Checker issue (explore.h). */
+	[XK_MUT_LAZY_FP] = {
+		"lazy-fp",
+		"lazy CR0.TS switching: the previous task's registers stay live behind the "
+		"#NM trap (the LazyFP precondition, CVE-2018-3665)",
+	},
+	[XK_MUT_KFPU_KEEPS_OWNER] = {
+		"kfpu-keeps-owner",
+		"kernel_fpu_begin does not invalidate the register owner: a task skips the "
+		"restore after kernel SIMD code overwrote its registers",
+	},
+	[XK_MUT_KFPU_KTHREAD_KEEPS_OWNER] = {
+		"kfpu-kthread-keeps-owner",
+		"kernel_fpu_begin in a kernel thread or idle does not invalidate the owner: "
+		"the previous user task skips the restore after a kernel thread",
+	},
+	[XK_MUT_EXEC_KEEPS_LAST_CPU] = {
+		"exec-keeps-last-cpu",
+		"exec does not invalidate last_cpu: the new program skips the restore of the "
+		"init state and sees the old program's registers",
+	},
+	[XK_MUT_FORK_SKIPS_LOAD] = {
+		"fork-skips-load",
+		"fork copies the live registers without loading the parent's state first: "
+		"the child inherits kernel or foreign values",
+	},
 };
 
 void xk_policy_default(struct xk_policy *p)
@@ -36,6 +104,13 @@ void xk_policy_default(struct xk_policy *p)
 	p->shortcut = true;
 	p->save = XK_SAVE_AUTO;
 	p->mutants = 0;
+	p->xfd_prealloc = false;
+	p->xfd_harvest = false;
+	p->sigreturn_keep = false;
+	p->cet_s = XK_CET_S_GUEST;
+	p->uintr = XK_UINTR_OFF;
+	p->fsgs = XK_FSGS_LINUX;
+	p->nofsgsbase = false;
 }
 
 size_t xk_policy_count(void)
@@ -83,6 +158,18 @@ static int bad_value(char *err, size_t errlen, const char *name, const char *v, 
 {
 	snprintf(err, errlen, "%s: '%s' is not one of %s", name, v, vals);
 	return -1;
+}
+
+/* "on"/"off" (or the two given words) into *b; -1 if neither. */
+static int set_bool(bool *b, const char *v, const char *on, const char *off)
+{
+	if (strcasecmp(v, on) == 0)
+		*b = true;
+	else if (strcasecmp(v, off) == 0)
+		*b = false;
+	else
+		return -1;
+	return 0;
 }
 
 int xk_policy_set(struct xk_policy *p, const char *setting, char *err, size_t errlen)
@@ -135,9 +222,35 @@ int xk_policy_set(struct xk_policy *p, const char *setting, char *err, size_t er
 				snprintf(err + used, errlen - used, ", none)");
 			return -1;
 		}
+	} else if (strcasecmp(name, "prealloc") == 0) {
+		if (set_bool(&p->xfd_prealloc, v, "on", "off"))
+			return bad_value(err, errlen, "prealloc", v, "off|on");
+	} else if (strcasecmp(name, "harvest") == 0) {
+		if (set_bool(&p->xfd_harvest, v, "on", "off"))
+			return bad_value(err, errlen, "harvest", v, "off|on");
+	} else if (strcasecmp(name, "sigreturn-fail") == 0) {
+		if (set_bool(&p->sigreturn_keep, v, "keep", "init"))
+			return bad_value(err, errlen, "sigreturn-fail", v, "init|keep");
+	} else if (strcasecmp(name, "cet-s") == 0) {
+		/* Special states (kernel_special.h). */
+		if ((i = lookup(cet_s_names, 3, v)) < 0)
+			return bad_value(err, errlen, "cet-s", v, "guest|task|independent");
+		p->cet_s = (enum xk_cet_s_mode)i;
+	} else if (strcasecmp(name, "uintr") == 0) {
+		if ((i = lookup(uintr_names, 3, v)) < 0)
+			return bad_value(err, errlen, "uintr", v, "off|ordinary|independent");
+		p->uintr = (enum xk_uintr_mode)i;
+	} else if (strcasecmp(name, "fsgs") == 0) {
+		/* FS/GS base (kernel_fsgs.h). */
+		if ((i = lookup(fsgs_names, 2, v)) < 0)
+			return bad_value(err, errlen, "fsgs", v, "linux|lutomirski2016");
+		p->fsgs = (enum xk_fsgs_mode)i;
+	} else if (strcasecmp(name, "fsgsbase") == 0) {
+		if (set_bool(&p->nofsgsbase, v, "off", "on"))
+			return bad_value(err, errlen, "fsgsbase", v, "on|off");
 	} else {
-		snprintf(err, errlen, "unknown policy '%s' (known: restore, shortcut, save, mutant)",
-			 name);
+		snprintf(err, errlen, "unknown policy '%s' (known: restore, shortcut, save, mutant, "
+			 "prealloc, harvest, sigreturn-fail, cet-s, uintr, fsgs, fsgsbase)", name);
 		return -1;
 	}
 	return 0;
@@ -190,11 +303,60 @@ int xk_policy_format(const struct xk_policy *p, char *buf, size_t len)
 			r = snprintf(NULL, 0, " mutant=%s", mutants[m].name);
 		used += r;
 	}
+	/* User-ABI switches: only when not Linux's default. */
+	{
+		const char *extra[3] = { p->xfd_prealloc ? " prealloc=on" : "",
+					 p->xfd_harvest ? " harvest=on" : "",
+					 p->sigreturn_keep ? " sigreturn-fail=keep" : "" };
+
+		for (unsigned e = 0; e < 3; e++) {
+			if (buf && (size_t)used < len)
+				r = snprintf(buf + used, len - (size_t)used, "%s", extra[e]);
+			else
+				r = (int)strlen(extra[e]);
+			used += r;
+		}
+	}
+	/* Special states: only when not Linux's default. */
+	if (p->cet_s != XK_CET_S_GUEST) {
+		const char *v = (unsigned)p->cet_s < 3 ? cet_s_names[p->cet_s] : "?";
+
+		if (buf && (size_t)used < len)
+			r = snprintf(buf + used, len - (size_t)used, " cet-s=%s", v);
+		else
+			r = snprintf(NULL, 0, " cet-s=%s", v);
+		used += r;
+	}
+	if (p->uintr != XK_UINTR_OFF) {
+		const char *v = (unsigned)p->uintr < 3 ? uintr_names[p->uintr] : "?";
+
+		if (buf && (size_t)used < len)
+			r = snprintf(buf + used, len - (size_t)used, " uintr=%s", v);
+		else
+			r = snprintf(NULL, 0, " uintr=%s", v);
+		used += r;
+	}
+	/* FS/GS base: only when not Linux's default. */
+	{
+		const char *extra[2] = { p->fsgs == XK_FSGS_LUTO2016 ? " fsgs=lutomirski2016" : "",
+					 p->nofsgsbase ? " fsgsbase=off" : "" };
+
+		for (unsigned e = 0; e < 2; e++) {
+			if (buf && (size_t)used < len)
+				r = snprintf(buf + used, len - (size_t)used, "%s", extra[e]);
+			else
+				r = (int)strlen(extra[e]);
+			used += r;
+		}
+	}
 	return used;
 }
 
 bool xk_policy_equal(const struct xk_policy *a, const struct xk_policy *b)
 {
 	return a->restore == b->restore && a->shortcut == b->shortcut && a->save == b->save &&
-	       a->mutants == b->mutants;
+	       a->mutants == b->mutants && a->xfd_prealloc == b->xfd_prealloc &&
+	       a->cet_s == b->cet_s && a->uintr == b->uintr && a->fsgs == b->fsgs &&
+	       a->nofsgsbase == b->nofsgsbase &&
+	       a->xfd_harvest == b->xfd_harvest && a->sigreturn_keep == b->sigreturn_keep;
 }

@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "kernel/kernel_internal.h"
+#include "kernel/special_internal.h" /* special-states hooks */
+#include "xstate/kernel_fsgs.h"
+#include "xstate/kernel_kvm.h"
 
 static void list_add_all(struct xk_kernel *k, struct xk_task *t)
 {
@@ -91,6 +94,8 @@ static void task_free_buffers(struct xk_kernel *k, struct xk_task *t)
 {
 	struct xk_fpu *fpu = &t->fpu;
 
+	/* KVM issue: the task's vCPU (and its guest fpstate) goes first. */
+	xk_kvm_task_release(k, t);
 	if (fpu->fpstate && fpu->fpstate != fpu->default_fpstate)
 		xk_fpstate_free(k, fpu->fpstate);
 	if (fpu->task_fpstate && fpu->task_fpstate != fpu->default_fpstate &&
@@ -98,6 +103,7 @@ static void task_free_buffers(struct xk_kernel *k, struct xk_task *t)
 		xk_fpstate_free(k, fpu->task_fpstate);
 	xk_fpstate_free(k, fpu->default_fpstate);
 	fpu->fpstate = fpu->task_fpstate = fpu->default_fpstate = NULL;
+	xk_special_release(k, t); /* special states: UINTR, LBR, shadow stack records */
 }
 
 /* Drop a task struct whose buffers are gone. */
@@ -137,6 +143,7 @@ void xk_task_release(struct xk_kernel *k, struct xk_task *t)
 			group_del(p, p->leader);
 			task_destroy(k, p->leader);
 		}
+		xk_fsgs_process_free(p); /* FS/GS issue: the mm's LDT */
 		free(p);
 	}
 }
@@ -155,8 +162,10 @@ void xk_task_free_all(struct xk_kernel *k)
 			task_free_buffers(k, t);
 		if (p) {
 			group_del(p, t);
-			if (!p->threads)
+			if (!p->threads) {
+				xk_fsgs_process_free(p); /* FS/GS issue: the mm's LDT */
 				free(p);
+			}
 		}
 		task_destroy(k, t);
 	}
@@ -251,12 +260,14 @@ int xk_clone(struct xk_kernel *k, unsigned cpu, unsigned flags, const char *name
 		 .value = flags);
 
 	/* fpu_clone(): fpstate_reset() was done by task_new(). */
+	/* FS/GS issue: current_save_fsgs() before the copy; LDT for a new mm. */
+	xk_fsgs_clone(k, c, parent, t, flags);
 	t->thread = parent->thread;
 	t->sig = parent->sig;
 	if ((flags & XK_CLONE_VM) && !(flags & XK_CLONE_VFORK)) {
 		/* copy_process(): a shared mm must not share an altstack. */
 		t->sig.sas_ss_sp = t->sig.sas_ss_size = 0;
-		t->sig.sas_ss_flags = 0;
+		t->sig.sas_ss_flags = 2; /* sas_ss_reset(): SS_DISABLE (user-ABI issue) */
 	}
 	xk_set_need_load(k, (int)cpu, t, minimal ? 0 : k->restore_mask, "clone");
 	if (minimal) {
@@ -265,7 +276,7 @@ int xk_clone(struct xk_kernel *k, unsigned cpu, unsigned flags, const char *name
 		/* Load current's registers if they are not live, then XSAVE the
 		 * live registers with the child's default RFBM: dynamic state
 		 * (tile data) is never inherited, XTILECFG is. */
-		if (parent->need_load)
+		if (parent->need_load && !xk_mutant(k, XK_MUT_FORK_SKIPS_LOAD))
 			xk_restore_userregs(k, c, parent, "clone: load parent");
 		xk_save_fpregs(k, c, &t->fpu, "clone: copy parent registers");
 		/* Children never inherit PASID state. */
@@ -281,6 +292,9 @@ int xk_clone(struct xk_kernel *k, unsigned cpu, unsigned flags, const char *name
 		t->fpu.perm = leader->fpu.perm;
 		t->fpu.guest_perm = leader->fpu.guest_perm;
 	}
+	/* Special states: PKRU from the parent's register, the thread's own
+	 * shadow stack, no UINTR receiver (special.c). */
+	xk_special_clone(k, c, parent, t, flags);
 	if (child)
 		*child = t;
 	return 0;
@@ -315,11 +329,18 @@ int xk_exec(struct xk_kernel *k, unsigned cpu)
 	if (fpu->fpstate != fpu->default_fpstate)
 		xk_fpstate_free(k, fpu->fpstate);
 	xk_fpstate_reset(k, fpu);
-	fpu->last_cpu = -1; /* __fpu_invalidate_fpregs_state() */
+	/* __fpu_invalidate_fpregs_state(); mutant exec-keeps-last-cpu (checker
+	 * issue) forgets it. */
+	if (!xk_mutant(k, XK_MUT_EXEC_KEEPS_LAST_CPU))
+		fpu->last_cpu = -1;
 	xk_fpstate_copy_init(k, (int)cpu, fpu->fpstate);
+	/* FS/GS issue: TLS, LDT, selectors and bases reset for the new program. */
+	xk_fsgs_exec(k, &k->cpu[cpu], t);
 	xk_set_need_load(k, (int)cpu, t, k->restore_mask, "exec");
-	/* pkru_flush_thread(): the PKRU issue also writes it to the CPU. */
+	/* pkru_flush_thread(); the special-states hook also writes it to the
+	 * CPU and drops the shadow stack and the UINTR receiver. */
 	t->thread.pkru = XK_PKRU_INIT_DEFAULT;
+	xk_special_exec(k, &k->cpu[cpu], t);
 	return 0;
 }
 
@@ -335,6 +356,7 @@ int xk_exit(struct xk_kernel *k, unsigned cpu)
 	if (!t || c->user_mode || (t->flags & XK_TF_EXITING) || !c->kernel_fpu_allowed)
 		return -EINVAL;
 	XK_TRACE(k, .type = XK_EV_EXIT, .cpu = (int)cpu, .task = t);
+	xk_special_exit(k, c, t); /* exit_thread(): UINTR receiver, perf LBR, shadow stack */
 	/* fpu__drop(): registers holding the live state are disowned. */
 	if (!t->need_load && c->owner == &t->fpu)
 		xk_set_owner(k, c, NULL);

@@ -6,6 +6,9 @@
 #include <errno.h>
 
 #include "kernel/kernel_internal.h"
+#include "kernel/special_internal.h" /* special-states hooks */
+#include "xstate/kernel_fsgs.h"
+#include "xstate/kernel_kvm.h"
 
 struct xk_task *xk_fpu_task(const struct xk_fpu *fpu)
 {
@@ -158,6 +161,7 @@ void xk_restore_userregs(struct xk_kernel *k, struct xk_cpu *c, struct xk_task *
 
 void xk_to_user_mode(struct xk_kernel *k, struct xk_cpu *c)
 {
+	xk_fsgs_exit_to_user(k, c); /* FS/GS issue: SWAPGS */
 	c->user_mode = true;
 	xs_set_cpl(c->hw, 3);
 	XK_TRACE(k, .type = XK_EV_RETURN_USER, .cpu = (int)c->id, .task = c->current);
@@ -176,6 +180,10 @@ int xk_switch(struct xk_kernel *k, unsigned cpu, struct xk_task *next)
 		return -EINVAL;
 	if (c->irq_depth || c->nmi_depth || !c->kernel_fpu_allowed)
 		return -EBUSY; /* fpregs_lock()/preempt_disable() held */
+	/* KVM issue: a guest running here must VM-exit first (an interrupt
+	 * does that before the host can schedule). */
+	if (prev && prev->vcpu && prev->vcpu->in_guest)
+		return -EBUSY;
 	if (next == prev)
 		return 0;
 	if (next && (next->on_cpu >= 0 || (next->flags & (XK_TF_EXITING | XK_TF_DEAD))))
@@ -188,13 +196,16 @@ int xk_switch(struct xk_kernel *k, unsigned cpu, struct xk_task *next)
 		/* The save preserved the registers: owner stays prev. */
 		prev->fpu.last_cpu = (int)cpu;
 	}
+	/* Special states (special.c): x86_pkru_load(prev, next) -- PKRU is
+	 * switched here, eagerly, not deferred with the rest; perf's LBR
+	 * context switch; the UINTR switch-out. Before CR0.TS is set. */
+	xk_special_switch(k, c, prev, next);
+	/* FS/GS issue (fsgs.c): save_fsgs(prev), load_TLS(next), the LDT,
+	 * x86_fsgsbase_load(prev, next). */
+	xk_fsgs_switch(k, c, prev, next);
 	/* Lazy (pre-2016): the next task's first FPU instruction traps. */
 	if (k->policy.restore == XK_RESTORE_LAZY)
 		hw_deactivate(k, c);
-	/* Seam (PKRU issue): x86_pkru_load(prev, next) -- prev->thread.pkru =
-	 * RDPKRU, WRPKRU next's value (init_pkru for kernel threads) if it
-	 * differs. PKRU is outside the restore mask, so until then it stays
-	 * whatever the last writer left. */
 
 	k->stats.switches++;
 	XK_TRACE(k, .type = XK_EV_SWITCH, .cpu = (int)cpu, .task = next, .other = prev);
@@ -223,6 +234,10 @@ int xk_return_to_user(struct xk_kernel *k, unsigned cpu)
 		return -EINVAL;
 	if (c->user_mode)
 		return 0;
+	/* KVM issue: inside KVM_RUN the guest fpstate is installed; the ioctl
+	 * puts it back (xk_kvm_run_end) before returning to user mode. */
+	if (t->fpu.fpstate->in_use)
+		return -EBUSY;
 	if (t->need_load) {
 		if (k->policy.restore == XK_RESTORE_LAZY) {
 			/* Lazy: restore only if the registers are already ours
@@ -243,7 +258,9 @@ int xk_return_to_user(struct xk_kernel *k, unsigned cpu)
 	} else if (k->policy.restore == XK_RESTORE_LAZY) {
 		xk_hw_activate(k, c);
 	}
+	xk_special_return_to_user(k, c, t); /* special states: UINTR, mutant pkru-lazy */
 	xk_to_user_mode(k, c);
+	xk_special_in_user(k, c, t);        /* pending user interrupts are delivered */
 	return 0;
 }
 
@@ -256,6 +273,7 @@ int xk_enter_kernel(struct xk_kernel *k, unsigned cpu)
 	c = &k->cpu[cpu];
 	c->user_mode = false;
 	xs_set_cpl(c->hw, 0);
+	xk_fsgs_enter_kernel(k, c); /* FS/GS issue: SWAPGS */
 	return 0;
 }
 
@@ -276,6 +294,7 @@ int xk_irq_enter(struct xk_kernel *k, unsigned cpu, enum xk_irq_kind kind)
 		c->irq_from_user |= 1u << depth;
 		c->user_mode = false;
 		xs_set_cpl(c->hw, 0);
+		xk_fsgs_enter_kernel(k, c); /* FS/GS issue: SWAPGS */
 	}
 	if (kind == XK_IRQ_NMI) {
 		c->irq_is_nmi |= 1u << depth;

@@ -1,8 +1,10 @@
 /* Trace events: names and a readable one-line rendering. The kernel only
  * fills struct xk_event; formatting happens here, in the callback's time. */
+#include <errno.h>
 #include <stdio.h>
 
 #include "xstate/kernel.h"
+#include "xstate/kernel_abi.h"
 
 static const char *const ev_names[XK_EV_COUNT] = {
 	[XK_EV_CPU_SETUP] = "setup",     [XK_EV_SAVE] = "save",
@@ -15,6 +17,15 @@ static const char *const ev_names[XK_EV_COUNT] = {
 	[XK_EV_EXEC] = "exec",           [XK_EV_EXIT] = "exit",
 	[XK_EV_ALLOC] = "alloc",         [XK_EV_FREE] = "free",
 	[XK_EV_INIT_COPY] = "init-copy", [XK_EV_WARN] = "WARN",
+	/* user ABI (kernel_abi.h) */
+	[XK_EV_PERM] = "perm",           [XK_EV_REALLOC] = "realloc",
+	[XK_EV_SIGFRAME] = "sigframe",   [XK_EV_SIGRETURN] = "sigreturn",
+	[XK_EV_UABI] = "uabi",           [XK_EV_REGSET] = "regset",
+	/* special states (kernel_special.h) */
+	[XK_EV_PKRU] = "pkru",           [XK_EV_INDEP] = "indep",
+	[XK_EV_UINTR] = "uintr",
+	/* FS/GS base and KVM (kernel_fsgs.h, kernel_kvm.h) */
+	[XK_EV_FSGS] = "fsgs",           [XK_EV_KVM] = "kvm",
 };
 
 static const char *const insn_names[] = {
@@ -23,7 +34,7 @@ static const char *const insn_names[] = {
 	[XK_I_XRSTORS] = "XRSTORS", [XK_I_XSETBV] = "XSETBV", [XK_I_WRMSR] = "WRMSR",
 	[XK_I_RDMSR] = "RDMSR",    [XK_I_FNINIT] = "FNINIT", [XK_I_LDMXCSR] = "LDMXCSR",
 	[XK_I_CLTS] = "CLTS",      [XK_I_STTS] = "STTS",     [XK_I_MOV_CR4] = "MOV CR4",
-	[XK_I_MEMCPY] = "memcpy",
+	[XK_I_MEMCPY] = "memcpy",  [XK_I_WRPKRU] = "WRPKRU",
 };
 
 const char *xk_event_name(enum xk_ev_type t)
@@ -66,6 +77,31 @@ static const char *signame(int s)
 		return "SIGSEGV";
 	default:
 		return "signal";
+	}
+}
+
+/* "-EINVAL" for the errors the user ABI returns. */
+static const char *errno_str(int rc)
+{
+	switch (rc) {
+	case -EINVAL:
+		return "-EINVAL";
+	case -EOPNOTSUPP:
+		return "-EOPNOTSUPP";
+	case -ENOSPC:
+		return "-ENOSPC";
+	case -EBUSY:
+		return "-EBUSY";
+	case -EPERM:
+		return "-EPERM";
+	case -ENOMEM:
+		return "-ENOMEM";
+	case -EFAULT:
+		return "-EFAULT";
+	case -ESRCH:
+		return "-ESRCH";
+	default:
+		return "-E?";
 	}
 }
 
@@ -170,6 +206,65 @@ int xk_event_format(const struct xk_event *e, char *buf, size_t len)
 		return snprintf(buf, len, "%-5s WARNING  %s%s%s%s%s", cpu, e->why ? e->why : "",
 				e->insn ? " " : "", xk_insn_name(e->insn), e->fault ? " " : "",
 				xs_fault_name(e->fault));
+	case XK_EV_PERM:
+		return snprintf(buf, len, "%-5s perm     %s by %s: %s -> %s%s (permitted %s, user size %uB)%s",
+				cpu, e->reg ? xk_arch_prctl_name((int)e->reg) : "#NM check", t1,
+				mask_str(e->mask, m1, sizeof(m1)), e->si_code ? "error " : "ok",
+				e->si_code ? errno_str(e->si_code) : "",
+				mask_str(e->value, m2, sizeof(m2)), e->bytes, why);
+	case XK_EV_REALLOC:
+		return snprintf(buf, len, "%-5s realloc  %s: %lluB -> %uB buffer, xfeatures %s, xfd %s%s",
+				cpu, t1, (unsigned long long)e->old, e->bytes,
+				mask_str(e->mask, m1, sizeof(m1)), mask_str(e->value, m2, sizeof(m2)),
+				why);
+	case XK_EV_SIGFRAME:
+		return snprintf(buf, len, "%-5s sigframe %s signal %d: frame 0x%llx, xsave area 0x%llx "
+				"%uB rfbm=%s%s%s", cpu, t1, e->signo, (unsigned long long)e->old,
+				(unsigned long long)e->value, e->bytes,
+				mask_str(e->mask, m1, sizeof(m1)), why, e->fault ? " -> FAILED" : "");
+	case XK_EV_SIGRETURN:
+		return snprintf(buf, len, "%-5s sigreturn %s: frame 0x%llx, fpstate 0x%llx, rfbm=%s%s%s",
+				cpu, t1, (unsigned long long)e->old, (unsigned long long)e->value,
+				mask_str(e->mask, m1, sizeof(m1)), why,
+				e->signo ? " -> SIGSEGV" : "");
+	case XK_EV_UABI:
+		return snprintf(buf, len, "%-5s uabi     %-8s rfbm=%s %uB user memory 0x%llx of %s%s%s%s",
+				cpu, xk_insn_name(e->insn), mask_str(e->mask, m1, sizeof(m1)),
+				e->bytes, (unsigned long long)e->value, t1, why,
+				e->fault ? " faulted " : "", xs_fault_name(e->fault));
+	case XK_EV_REGSET:
+		return snprintf(buf, len, "%-5s regset   %s %s of %s: %uB -> %s%s", cpu,
+				e->value ? "SET" : "GET", xk_regset_name(e->reg), t1, e->bytes,
+				e->si_code ? "error " : "ok", e->si_code ? errno_str(e->si_code) : "");
+	/* Special states (kernel_special.h). */
+	case XK_EV_PKRU:
+		return snprintf(buf, len, "%-5s pkru     WRPKRU 0x%08llx -> 0x%08llx for %s%s%s%s", cpu,
+				(unsigned long long)e->old, (unsigned long long)e->value,
+				task_str(e->task, t1, sizeof(t1), "init (kernel thread/idle)"), why,
+				e->fault ? " faulted " : "", xs_fault_name(e->fault));
+	case XK_EV_INDEP:
+		if (e->insn == XK_I_WRMSR || e->insn == XK_I_RDMSR) {
+			msr = xs_msr_name(e->reg);
+			return snprintf(buf, len, "%-5s indep    %s %s := 0x%llx%s%s%s", cpu,
+					xk_insn_name(e->insn), msr ? msr : "MSR",
+					(unsigned long long)e->value, why, e->fault ? " faulted " : "",
+					xs_fault_name(e->fault));
+		}
+		return snprintf(buf, len, "%-5s indep    %-8s rfbm=%s %uB %s buffer of %s%s%s%s",
+				cpu, xk_insn_name(e->insn), mask_str(e->mask, m1, sizeof(m1)), e->bytes,
+				e->insn == XK_I_XSAVES ? "into" : "from", t1, why,
+				e->fault ? " faulted " : "", xs_fault_name(e->fault));
+	case XK_EV_UINTR:
+		return snprintf(buf, len, "%-5s uintr    %s: vector %llu, requests 0x%llx%s", cpu, t1,
+				(unsigned long long)e->value, (unsigned long long)e->mask, why);
+	/* FS/GS base and KVM (kernel_fsgs.h, kernel_kvm.h). */
+	case XK_EV_FSGS:
+		return snprintf(buf, len, "%-5s fsgs     %s %s selector 0x%llx base 0x%llx%s", cpu,
+				e->task ? t1 : "idle", e->reg ? "GS" : "FS",
+				(unsigned long long)e->old, (unsigned long long)e->value, why);
+	case XK_EV_KVM:
+		return snprintf(buf, len, "%-5s kvm      %s: guest XCR0 0x%llx%s", cpu, t1,
+				(unsigned long long)e->value, why);
 	default:
 		return snprintf(buf, len, "%-5s ?", cpu);
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sim/sim_internal.h"
+#include "xstate/explore.h"
 
 struct sim_machine *sim_machine_new(struct sim_trace *trace)
 {
@@ -34,6 +35,7 @@ void sim_machine_free(struct sim_machine *m)
 {
 	if (!m)
 		return;
+	sim_abi_free(m); /* user-ABI state (user memory) */
 	if (m->booted)
 		xk_shutdown(&m->k);
 	for (unsigned i = 0; i < m->ntasks; i++)
@@ -46,6 +48,7 @@ void sim_machine_free(struct sim_machine *m)
 	free(m->procsym);
 	free(m->zero_image);
 	sim_values_free(m->values);
+	sim_inv_state_free(m->inv);
 	free((void *)m->model);
 	free(m);
 }
@@ -269,6 +272,8 @@ int sim_step_done(struct sim_machine *m, int status)
 	m->steps++;
 	if (status == SIM_OK && m->booted)
 		status = sim_check(m);
+	if (status == SIM_OK && m->booted && m->inv_mask)
+		status = sim_inv_check(m, ~0ULL); /* explore.h */
 	if (status == SIM_OK && m->booted && m->trace && m->trace->out &&
 	    m->trace->level >= SIM_TR_DETAIL)
 		sim_trace_state(m);

@@ -412,6 +412,8 @@ static const struct {
 	int signo;
 } signals[] = {
 	{ "none", 0 }, { "SIGILL", XK_SIGILL }, { "SIGBUS", XK_SIGBUS }, { "SIGSEGV", XK_SIGSEGV },
+	/* sent by the user-ABI verbs (T signal SIG) */
+	{ "SIGUSR1", 10 }, { "SIGUSR2", 12 }, { "SIGALRM", 14 },
 };
 
 int sim_parse_signal(struct sim_parser *p, const char *word, int *signo)

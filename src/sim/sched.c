@@ -85,7 +85,8 @@ int sim_migrate(struct sim_machine *m, struct sim_task *t, unsigned cpu)
 		if (rc)
 			return rc;
 	}
-	sim_trace(m, SIM_TR_EVENT, "        migrate %s: cpu%u -> cpu%u", t->name, t->cpu, cpu);
+	if (t->cpu != cpu)
+		sim_trace(m, SIM_TR_EVENT, "        migrate %s: cpu%u -> cpu%u", t->name, t->cpu, cpu);
 	t->cpu = cpu;
 	return sim_switch(m, cpu, t);
 }

@@ -264,13 +264,15 @@ void sim_on_kernel_event(void *ctx, const struct xk_event *ev)
 			  ev->fault ? " " : "", ev->fault ? xs_fault_name(ev->fault) : "");
 		break;
 	default: {
-		/* Events of later issues (permissions, signal frames, ptrace):
-		 * the kernel's own one-line rendering. It prints simulated user
-		 * addresses only, so the trace stays deterministic. */
+		/* Events of later issues (permissions, signal frames, ptrace,
+		 * PKRU ...): the kernel's own one-line rendering. It prints
+		 * simulated user addresses only, so the trace stays
+		 * deterministic. FS/GS bookkeeping at every switch is not
+		 * extended state: --trace only. */
 		char line[256];
 
 		xk_event_format(ev, line, sizeof(line));
-		sim_trace(m, ev_level, "        %s", line);
+		sim_trace(m, ev->type == XK_EV_FSGS ? SIM_TR_DETAIL : ev_level, "        %s", line);
 		break;
 	}
 	}

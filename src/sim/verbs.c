@@ -5,11 +5,14 @@
  * declare it in include/xstate/sim.h next to sim_verbs_core, and add one
  * line below. Names must be unique per kind (statement, task, expect).
  */
+#include "xstate/explore.h"
 #include "xstate/sim.h"
 
 const struct sim_verb_set *const sim_verb_registry[] = {
 	&sim_verbs_core,
 	&sim_verbs_expect_stmt,
 	&sim_verbs_expect,
+	&sim_verbs_abi,
+	&sim_verbs_invariants,  /* invariants.c (explore.h) */
 	NULL,
 };

@@ -25,6 +25,8 @@ run_rc() {
 	shift 2
 	"$XSTATE" run "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
+	# Sanitizer reports go to the log, where tests/run.sh counts them.
+	grep -E 'Sanitizer|runtime error' "$tmp/err" && cat "$tmp/err"
 	[ "$rc" -eq "$want" ]
 	ok $? "$name (exit $rc)"
 	if [ "$rc" -ne "$want" ]; then

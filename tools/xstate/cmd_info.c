@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "xstate/kernel_special.h" /* Linux classes (special-states issue) */
 
 /* A row of the component table: x87 and SSE (legacy region) and every
  * supported component i >= 2. */
@@ -73,9 +74,74 @@ static void print_field_value(FILE *f, const struct xs_field *fd, uint64_t v, bo
 		fprintf(f, "%llu", (unsigned long long)v);
 }
 
+/* ---- Linux classes (special-states issue) ----
+ * The kernel manager booted on the model (one CPU, --policy applied) says
+ * how Linux treats each component: seed 000's classes plus Linux's own
+ * (taxonomy.c). NULL kernel: the boot was refused (reason in err). */
+struct linux_view {
+	struct xk_kernel *k;
+	char err[XK_ERR_MAX];
+	char policy[256];
+};
+
+static void linux_boot(const struct xs_model *m, const struct xk_policy *pol, struct linux_view *lv)
+{
+	struct xk_boot_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.ncpus = 1;
+	o.policy = *pol;
+	xk_policy_format(pol, lv->policy, sizeof(lv->policy));
+	lv->k = malloc(sizeof(*lv->k));
+	if (!lv->k) {
+		snprintf(lv->err, sizeof(lv->err), "out of memory");
+	} else if (xk_boot(lv->k, m, &o, lv->err, sizeof(lv->err))) {
+		free(lv->k);
+		lv->k = NULL;
+	}
+}
+
+static void linux_free(struct linux_view *lv)
+{
+	if (lv->k) {
+		xk_shutdown(lv->k);
+		free(lv->k);
+	}
+}
+
+static const char *linux_class(const struct linux_view *lv, unsigned i)
+{
+	return lv->k ? xk_xclass_name(xk_xclass_of(lv->k, i)) : "-";
+}
+
+static void print_linux_text(const struct xs_model *m, const struct linux_view *lv)
+{
+	uint64_t all = m->xcr0_supported | m->xss_supported;
+
+	printf("\nLinux classes (seed 000), kernel booted with policy %s\n", lv->policy);
+	if (!lv->k) {
+		printf("  boot refused: %s\n", lv->err);
+		return;
+	}
+	printf("  1 = user state, 2 = supervisor state that affects user mode, 3 = supervisor\n"
+	       "  state that affects kernel mode (PKRU: user state that affects the kernel)\n");
+	for (unsigned i = 0; i < 63; i++) {
+		enum xk_xclass c;
+		int n;
+
+		if (!(all & XS_BIT(i)))
+			continue;
+		c = xk_xclass_of(lv->k, i);
+		n = xk_xclass_seed000(c);
+		printf("  %2u  %-10s %-26s %c  %s%s%s\n", i, xs_comp_name(i), xk_xclass_name(c),
+		       n ? '0' + n : '-', xk_xclass_handling(lv->k, i),
+		       c == XK_XC_UNSUPPORTED ? ": " : "", xk_xclass_reason(lv->k, i));
+	}
+}
+
 /* ---- text ---- */
 
-static void print_text(const struct xs_model *m)
+static void print_text(const struct xs_model *m, const struct linux_view *lv)
 {
 	char buf[512];
 	struct row rows[64];
@@ -135,10 +201,9 @@ static void print_text(const struct xs_model *m)
 			snprintf(co, sizeof(co), "%u", r->cmp_offset);
 		printf("  %2u  %-10s %-10s %6u %8s %8s %7s %4s  %s\n", r->index, r->name,
 		       r->supervisor ? "supervisor" : "user", r->size, so, co,
-		       r->align64 ? "yes" : "-", r->xfd ? "yes" : "-", "-");
+		       r->align64 ? "yes" : "-", r->xfd ? "yes" : "-", linux_class(lv, r->index));
 	}
-	printf("  linux: how Linux classifies the component (user, supervisor-affects-user,\n"
-	       "  supervisor-affects-kernel, independent, dynamic) - not modelled yet.\n");
+	print_linux_text(m, lv);
 
 	printf("\nSizes\n");
 	printf("  %-52s %6u\n", "standard, all supported user components (0.ECX)", m->leaf_d[0].ecx);
@@ -166,7 +231,7 @@ static void print_text(const struct xs_model *m)
 
 /* ---- JSON ---- */
 
-static void print_json(const struct xs_model *m)
+static void print_json(const struct xs_model *m, const struct linux_view *lv)
 {
 	char buf[512];
 	struct row rows[64];
@@ -240,11 +305,36 @@ static void print_json(const struct xs_model *m)
 			printf(",\"compacted_offset\":%u", r->cmp_offset);
 		else
 			printf(",\"compacted_offset\":null");
-		/* linux_class: filled in by the Linux-classification issue. */
-		printf(",\"align64\":%s,\"xfd\":%s,\"linux_class\":null}",
+		printf(",\"align64\":%s,\"xfd\":%s,\"linux_class\":",
 		       r->align64 ? "true" : "false", r->xfd ? "true" : "false");
+		/* Linux classes (special-states issue): null if the boot failed. */
+		if (lv->k) {
+			enum xk_xclass c = xk_xclass_of(lv->k, r->index);
+
+			json_string(stdout, xk_xclass_name(c));
+			printf(",\"linux_seed000\":");
+			if (xk_xclass_seed000(c))
+				printf("%d", xk_xclass_seed000(c));
+			else
+				printf("null");
+			printf(",\"linux_handling\":");
+			json_string(stdout, xk_xclass_handling(lv->k, r->index));
+			printf(",\"linux_reason\":");
+			json_string(stdout, xk_xclass_reason(lv->k, r->index));
+			printf("}");
+		} else {
+			printf("null,\"linux_seed000\":null,\"linux_handling\":null,"
+			       "\"linux_reason\":null}");
+		}
 	}
-	printf("],\"sizes\":{\"standard_max\":%u,\"compacted_max\":", m->leaf_d[0].ecx);
+	printf("],\"linux_kernel\":{\"policy\":");
+	json_string(stdout, lv->policy);
+	printf(",\"error\":");
+	if (lv->k)
+		printf("null}");
+	else
+		json_string(stdout, lv->err), printf("}");
+	printf(",\"sizes\":{\"standard_max\":%u,\"compacted_max\":", m->leaf_d[0].ecx);
 	if (m->has_xsavec)
 		printf("%u}", compacted_max(m));
 	else
@@ -260,9 +350,12 @@ static void print_json(const struct xs_model *m)
 
 int cmd_info(int argc, char **argv)
 {
-	const char *cpu = NULL;
+	const char *cpu = NULL, *policy = NULL;
 	bool json = false;
 	struct xs_model *m;
+	struct xk_policy pol;
+	struct linux_view lv;
+	char err[XK_ERR_MAX];
 	int r;
 
 	for (int i = 1; i < argc; i++) {
@@ -271,6 +364,9 @@ int cmd_info(int argc, char **argv)
 				return CLI_USAGE;
 		} else if (cli_opt_flag(argv, i, "--json")) {
 			json = true;
+		} else if ((r = cli_opt_value(argc, argv, &i, "--policy", &policy)) != 0) {
+			if (r < 0)
+				return CLI_USAGE; /* special states: the policy the classes are for */
 		} else {
 			return cli_usage_error(argv[0], "unknown argument '%s'", argv[i]);
 		}
@@ -284,10 +380,18 @@ int cmd_info(int argc, char **argv)
 		free(m);
 		return CLI_USAGE;
 	}
+	xk_policy_default(&pol);
+	if (policy && xk_policy_parse(&pol, policy, err, sizeof(err))) {
+		free(m);
+		return cli_usage_error(argv[0], "--policy: %s", err);
+	}
+	memset(&lv, 0, sizeof(lv));
+	linux_boot(m, &pol, &lv);
 	if (json)
-		print_json(m);
+		print_json(m, &lv);
 	else
-		print_text(m);
+		print_text(m, &lv);
+	linux_free(&lv);
 	free(m);
 	return CLI_OK;
 }

@@ -1,0 +1,73 @@
+/* Explorer internals shared by src/sim/explore*.c (not part of the API). */
+#ifndef XSTATE_EXPLORE_INTERNAL_H
+#define XSTATE_EXPLORE_INTERNAL_H
+
+#include "sim/sim_internal.h"
+#include "xstate/explore.h"
+
+#define XE_MAX_REGS 160
+/* xe_op_exec(): a feature statement that was impossible and changed nothing. */
+#define XE_SKIP 3
+
+/* Registers user code writes and reads, for one configuration: every
+ * register whose components the shadow check covers and user code may
+ * touch without a permission (tile data needs one: feature ops). */
+struct xe_regs {
+	struct xs_reg r[XE_MAX_REGS];
+	unsigned n;
+	uint64_t touch_comps;      /* components `touch` may name */
+	uint32_t mxcsr_mask;
+	bool pkru;                 /* WRPKRU works (PKU enabled) */
+};
+
+/* One program run in progress: a machine and the names it has bound. */
+struct xe_exec {
+	const struct xe_config *cfg;
+	const struct xe_regs *regs;
+	struct sim_machine *m;
+	struct sim_trace tr;
+	struct sim_task *byname[2][XE_MAX_NAMES]; /* [kthread?][number] */
+	unsigned next_name[2];                    /* last number given out */
+	unsigned live_user, live_kthreads;
+	uint16_t live[XE_MAX_NAMES];              /* names of tasks not exited */
+	unsigned nlive;
+	uint16_t gen_base[32];                    /* generator weights that never change */
+	bool gen_ready;
+	bool alloc_armed;                         /* inside alloc-fail always ... off */
+	uint64_t dirty;                           /* CPUs the last step touched */
+	uint64_t check_comps;                     /* components it may have changed */
+	bool fast;                                /* untagged: own checks, narrowed */
+	uint8_t val[8192];
+};
+
+/* explore_ops.c */
+int xe_regs_build(const struct xe_config *c, const struct sim_machine *m, struct xe_regs *r);
+int xe_exec_start(struct xe_exec *x, const struct xe_config *c, const struct xe_regs *regs,
+		  uint64_t seed, bool tagged, char *err, size_t errlen);
+void xe_exec_end(struct xe_exec *x);
+struct sim_task *xe_task(const struct xe_exec *x, unsigned name);
+/* Is op possible now (what the scenario statement's verb would accept)? */
+bool xe_op_legal(const struct xe_exec *x, const struct xe_op *op);
+/* Execute op as its statement would: a sim_status (SIM_ERROR: impossible). */
+int xe_op_exec(struct xe_exec *x, const struct xe_op *op);
+/* Checks after a step: sim_check + the enabled invariants (dirty CPUs). */
+int xe_check(struct xe_exec *x);
+/* CPU a task runs on, or -1. */
+int xe_task_cpu(const struct sim_task *t);
+bool xe_cpu_busy(const struct sim_machine *m, unsigned cpu);
+
+/* explore_gen.c: pick a legal random operation (false: none possible). */
+bool xe_gen_op(struct xe_exec *x, struct sim_prng *r, struct xe_op *op);
+
+/* explore_feat.c: feature operations (XE_STMT). */
+unsigned xe_feat_count(void);
+bool xe_feat_gen(struct xe_exec *x, struct sim_prng *r, struct xe_op *op);
+bool xe_feat_legal(const struct xe_exec *x, const struct xe_op *op);
+int xe_feat_exec(struct xe_exec *x, const struct xe_op *op);
+int xe_feat_format(const struct xe_exec *x, const struct xe_config *c, const struct xe_op *op,
+		   char *buf, size_t len);
+
+/* Monotonic seconds. */
+double xe_now(void);
+
+#endif
