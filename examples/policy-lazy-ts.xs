@@ -6,7 +6,10 @@
 #   in the registers behind the trap -- the LazyFP (CVE-2018-3665)
 #   precondition, why Linux restores eagerly. Compare with the same steps
 #   under the default policy (restore=eager): no #NM, the restore happens on
-#   the return to user.
+#   the return to user. The policy is Linux's eagerfpu=off: MPX (and AMX,
+#   APX) instructions ignore CR0.TS, so no trap could protect their
+#   registers; the kernel leaves them out of XCR0 (the boot line says so)
+#   and a BNDMOV is a NOP.
 machine cpu=intel-skylake-client cpus=1 restore=lazy
 thread t1 on cpu0
 thread t2 on cpu0
@@ -27,3 +30,6 @@ switch cpu0 to t1
 t1 read ymm4
 expect fault t1 == #NM
 expect t1 ymm4 == fill:0xa1
+t1 write bnd0 = fill:0xc3        # MPX not enabled: executes as a NOP
+expect t1 bnd0 == zero
+expect xinuse cpu0 & bndregs|bndcsr == 0

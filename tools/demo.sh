@@ -72,5 +72,20 @@ fi
 echo "(exit status 1: caught)"
 # ---- end of the scenario examples ----
 
+# ---- The checker (helper I: src/sim/explore*.c, xstate explore) ----
+step "A short exploration of the default manager: no invariant breaks (xstate explore)"
+if ! "$XSTATE" explore --steps 300000 --seed 1 --no-trace; then
+	echo "demo: the default manager broke an invariant" >&2
+	exit 1
+fi
+
+step "A seeded bug (kernel_fpu_begin keeps the owner): found, minimized, reproduced"
+if "$XSTATE" explore --mutant kfpu-keeps-owner --steps 200000; then
+	echo "demo: the mutant was not found" >&2
+	exit 1
+fi
+echo "(exit status 1: found)"
+# ---- end of the checker ----
+
 echo
 echo "demo: all steps passed"

@@ -79,6 +79,15 @@ int sim_inv_check(struct sim_machine *m, uint64_t cpus);
 bool sim_inv_suspect(const struct sim_machine *m);
 void sim_inv_state_free(struct sim_inv_state *s);
 
+/* Called by the scenario runner before a statement executes (and by the
+ * explorer before a feature statement): the invariants that compare a
+ * state before and after one statement take their snapshot here. */
+void sim_inv_before(struct sim_machine *m, const struct sim_stmt *s);
+/* Run one statement line (e.g. an expectation) in a symbol table holding
+ * only task a (which the line names), without disturbing m->fail/note.
+ * SIM_OK, SIM_FAIL or SIM_ERROR. */
+int sim_line_query(struct sim_machine *m, const char *text, struct sim_task *a);
+
 /* The `invariants` statement (verbs in invariants.c). */
 extern const struct sim_verb_set sim_verbs_invariants;
 
@@ -209,6 +218,8 @@ struct xe_outcome {
 	char message[SIM_MSG_MAX];
 	bool suspect;             /* untagged run saw a value behind a trap */
 	uint64_t checks;
+	/* The kernel's counters at the end (compare with `xstate run`). */
+	uint64_t saves, restores, restores_skipped, switches, xfd_writes;
 };
 
 struct xe_replay_opts {
@@ -273,6 +284,7 @@ struct xe_violation {
 struct xe_report {
 	uint64_t steps, programs, checks, states, internal_errors;
 	double elapsed;
+	double cpu_seconds;       /* CPU time of the jobs (rates per core) */
 	uint64_t seed;
 	unsigned jobs, shard, nshards;
 	bool exhaustive;

@@ -295,6 +295,11 @@ struct xo_ksim_opts {
 };
 /* NULL with a reason in why (a policy that does not parse, no memory). */
 struct xo_ktarget *xo_ktarget_sim(const struct xo_ksim_opts *o, char *why, size_t whylen);
+/* The host kernel's build/boot choices a CPU model cannot carry, as kernel
+ * policy settings for the simulated kernel ("user-shstk=off,fsgsbase=off",
+ * "" for Linux's defaults); m is the host's model. 0, or -1 (buf "") when
+ * this is not x86-64 Linux (src/oracle/kconform_hostcfg.c). */
+int xo_host_kernel_policy(const struct xs_model *m, char *buf, size_t len);
 
 /* ---- Result lists ---- */
 

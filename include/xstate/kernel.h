@@ -64,6 +64,14 @@
 /* What a task restore loads (ANDed with kernel.max_features). */
 #define XK_MASK_FPSTATE (XK_MASK_USER_RESTORE | XK_MASK_SUPERVISOR_SUPPORTED)
 #define XK_MASK_SIGFRAME_INITOPT (XS_MASK_AMX | XK_MASK_USER_DYNAMIC)
+/* Features the lazy (CR0.TS) scheme cannot switch: their instructions do
+ * not raise #NM when CR0.TS is set, so a task would use the previous
+ * task's registers. Linux's XFEATURE_MASK_EAGER (MPX) in
+ * arch/x86/include/asm/fpu/xstate.h before v4.14: with eagerfpu=off
+ * fpu__init_system_ctx_switch() dropped them from xfeatures_mask. Beyond
+ * Linux: AMX and APX, which no lazy kernel ever knew (model: src/arch/regs.c,
+ * access_check() gives only x87/SSE/AVX/AVX-512 the CR0.TS #NM). */
+#define XK_MASK_EAGER_ONLY (XS_MASK_MPX | XS_MASK_AMX | XS_BIT(XS_C_APX))
 #define XK_GUEST_PERM_LOCKED (1ULL << 63)
 #define XK_MXCSR_FEATURE_MASK_DEFAULT 0x0000FFBFu /* used when MXCSR_MASK reads 0 */
 #define XK_PKRU_INIT_DEFAULT 0x55555554u          /* init_pkru_value */
@@ -425,6 +433,8 @@ struct xk_kernel {
 	struct xk_taxonomy tax;
 	struct xk_xfeature xf[64];    /* cached CPUID.(0DH,i) for i in kernel.max */
 	uint64_t restore_mask;        /* kcfg.max_features & FPSTATE: the task restore RFBM */
+	uint64_t lazy_dropped;        /* restore=lazy: features not enabled because only an
+				       * eager switch protects them (XK_MASK_EAGER_ONLY) */
 	uint64_t init_xfd;            /* init_fpstate.xfd = user.max & USER_DYNAMIC */
 	bool dynamic;                 /* fpu_state_size_dynamic(): init_xfd != 0 */
 	uint32_t mxcsr_feature_mask;

@@ -12,7 +12,9 @@
  *                        CR0.TS and the previous task's values stay in the
  *                        registers; the first FPU instruction of the new
  *                        task raises #NM and the handler restores. This is
- *                        the LazyFP (CVE-2018-3665) precondition.
+ *                        the LazyFP (CVE-2018-3665) precondition. As
+ *                        Linux's eagerfpu=off, it leaves XK_MASK_EAGER_ONLY
+ *                        (MPX, AMX, APX: no #NM on CR0.TS) out of XCR0.
  *   shortcut=on|off      on (default): skip the restore when the registers
  *                        still hold this task's state on this CPU (owner and
  *                        last_cpu check, fpregs_state_valid()). off: always
@@ -63,6 +65,16 @@
  *                        XRSTORS before every return to user mode.
  *                        Boot refuses ordinary/independent on a CPU model
  *                        without UINTR.
+ *   user-shstk=on|off    on (default): the kernel is built with
+ *                        CONFIG_X86_USER_SHADOW_STACK -- user shadow stacks
+ *                        when the CPU has them; NT_X86_SHSTK exists (ENODEV
+ *                        while the task has no shadow stack). off: built
+ *                        without it, as many distribution kernels (and the
+ *                        project's host, `xstate conform`): no user shadow
+ *                        stacks; NT_X86_SHSTK does not exist (EINVAL) and the
+ *                        ARCH_SHSTK_* options are unknown (EINVAL). CET_U
+ *                        stays in IA32_XSS either way (xsave_cpuid_features
+ *                        follows the CPU's SHSTK bit, not the build option).
  *
  * FS/GS base policies (kernel_fsgs.h, seed 002; printed only when not the
  * default):
@@ -181,6 +193,39 @@ enum xk_mutant {
 	 * TIF_NEED_FPU_LOAD is set -- the child inherits whatever the registers
 	 * hold (kernel SIMD values, another task's state). */
 	XK_MUT_FORK_SKIPS_LOAD,
+	/* User ABI (kernel_abi.h), added by the checker issue in the ABI files.
+	 * sigreturn.c: the frame's reserved header bytes (24-63, which the
+	 * standard-form XRSTOR does not check) are copied into the task's
+	 * kernel buffer, as the pre-5.13 slow path copied the user buffer
+	 * verbatim (syzbot "WARNING in ex_handler_fprestore"). */
+	XK_MUT_SIGRETURN_HEADER_UNCHECKED,
+	/* sigreturn.c: the frame's software xfeatures word is trusted for
+	 * supervisor components: their XSTATE_BV bits are set in the task's
+	 * kernel buffer. */
+	XK_MUT_SIGRETURN_SUPERVISOR_BITS,
+	/* regset.c copy_uabi_to_xstate(): the image's XSTATE_BV replaces the
+	 * kernel's supervisor bits instead of keeping them (ptrace and
+	 * KVM_SET_XSAVE wipe the tracee's CET state). */
+	XK_MUT_UABI_DROPS_SUPERVISOR,
+	/* regset.c: reserved MXCSR bits of a ptrace image are not refused
+	 * (145e9e0d8c6 "Fail ptrace() requests that try to set invalid MXCSR
+	 * values"): the XRSTORS before the tracee's user mode #GPs. */
+	XK_MUT_PTRACE_MXCSR_UNCHECKED,
+	/* regset.c: a ptrace write does not invalidate the tracee's cached
+	 * registers (fpu_force_restore forgotten): it resumes with its old
+	 * values. */
+	XK_MUT_PTRACE_NO_RELOAD,
+	/* xfd.c fpstate_realloc(): the first use of AMX does not carry the old
+	 * state into the new buffer -- it reloads the registers from the new,
+	 * empty one. */
+	XK_MUT_AMX_REALLOC_NO_COPY,
+	/* xfd.c, harvest=on: a pre-allocated buffer is harvested too, breaking
+	 * the pre-allocation guarantee (seed 004). */
+	XK_MUT_HARVEST_PREALLOC,
+	/* regset.c copy_uabi_to_xstate(): the reserved MXCSR bits are checked
+	 * after the components are copied, so a refused write (-EINVAL) leaves
+	 * part of the image in the tracee's buffer. */
+	XK_MUT_PTRACE_PARTIAL_WRITE,
 	XK_MUT_COUNT
 };
 
@@ -198,6 +243,7 @@ struct xk_policy {
 	/* Special states (see above). Defaults: 0 = Linux. */
 	enum xk_cet_s_mode cet_s;
 	enum xk_uintr_mode uintr;
+	bool no_user_shstk;       /* user-shstk=off */
 	/* FS/GS base (see above). Defaults: 0/false = Linux. */
 	enum xk_fsgs_mode fsgs;
 	bool nofsgsbase;

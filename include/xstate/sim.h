@@ -66,6 +66,7 @@ enum sim_task_state { SIM_T_RUNNABLE = 0, SIM_T_RUNNING, SIM_T_EXITED };
 #define SIM_WRITER_NONE 0u
 #define SIM_WRITER_KERNEL 0xFFFEu  /* kernel FPU code (the kfpu clobber) */
 #define SIM_WRITER_INIT 0xFFFFu    /* the component's initial configuration */
+#define SIM_WRITER_GUEST 0xF000u   /* + vCPU index: values a KVM guest wrote (verbs_kvm.c) */
 
 struct sim_process {
 	unsigned id;                 /* 1.. in creation order */
@@ -160,6 +161,11 @@ struct sim_machine {
 	const char *policy_extra;      /* applied after the machine line's policy */
 	char note[256];                /* sim_note() */
 	uint8_t scratch[2][8192];      /* register values of the instruction being run */
+
+	/* FS/GS bases and KVM guests (verbs_fsgs.c, verbs_kvm.c): NULL until
+	 * a scenario uses them; freed with the machine. */
+	struct sim_fsgs *fsgs;
+	struct sim_kvm *kvm;
 
 	/* Output. */
 	struct sim_trace *trace;
@@ -258,6 +264,9 @@ int sim_user_read(struct sim_machine *m, struct sim_task *t, const char *reg, vo
 
 /* Run the invariant checks now (done after every step by sim_step_done()). */
 int sim_check(struct sim_machine *m);
+/* The same checks for one CPU; comps narrows the register comparison
+ * (~0: all). The explorer's fast path (explore.h). */
+int sim_check_cpu(struct sim_machine *m, unsigned cpu, uint64_t comps);
 /* End of one step: count it and run the checks. */
 int sim_step_done(struct sim_machine *m, int status);
 void sim_counters_reset(struct sim_machine *m);
@@ -420,7 +429,35 @@ struct sim_verb_set {
  * and add one line to the array in verbs.c. */
 extern const struct sim_verb_set *const sim_verb_registry[];
 extern const struct sim_verb_set sim_verbs_core, sim_verbs_expect_stmt, sim_verbs_expect;
+extern const struct sim_verb_set sim_verbs_fsgs, sim_verbs_kvm; /* verbs_fsgs.c, verbs_kvm.c */
+
+/* ---- FS/GS bases and KVM guests (verbs_fsgs.c, verbs_kvm.c) ----
+ * The checks run after every step with the shadow check (sim_check):
+ * "fsgs" -- the running task's FS/GS selectors and bases follow the
+ * policy's rule, no kernel GS base or other process's base in user mode;
+ * "guest" -- host XCR0/XSS/XFD_ERR outside a guest, the guest's inside;
+ * a guest's registers hold the guest's shadow ("leak" if a host value),
+ * the host's never a guest value. The machine's hooks call the rest. */
+int sim_fsgs_check(struct sim_machine *m, unsigned cpu);
+int sim_kvm_check(struct sim_machine *m, unsigned cpu);
+/* t has its guest fpstate installed: its own shadow does not apply now. */
+bool sim_kvm_guest_regs(const struct sim_machine *m, const struct sim_task *t);
+/* An interrupt reaches cpu while a guest runs there: VM exit first. */
+int sim_kvm_interrupt(struct sim_machine *m, unsigned cpu);
+/* "guest G" for a SIM_WRITER_GUEST tag, NULL otherwise. */
+const char *sim_kvm_writer_name(const struct sim_machine *m, unsigned writer, char *buf,
+				size_t len);
+/* What the kernel did to a task's FS/GS that its shadow must follow. */
+void sim_fsgs_switched_in(struct sim_machine *m, struct sim_task *t);
+void sim_fsgs_exec(struct sim_machine *m, struct sim_task *t);
+void sim_fsgs_forked(struct sim_machine *m, const struct sim_task *child,
+		     const struct sim_task *parent);
+void sim_fsgs_arch_prctl(struct sim_machine *m, struct sim_task *t, int option, uint64_t arg);
+void sim_fsgs_free(struct sim_machine *m);
+void sim_kvm_free(struct sim_machine *m);
 extern const struct sim_verb_set sim_verbs_abi; /* verbs_abi.c (user ABI) */
+/* Special states: PKRU, CET, UINTR, LBR (verbs_special.c, kernel_special.h). */
+extern const struct sim_verb_set sim_verbs_special;
 /* Free m->abi (verbs_abi.c); called by sim_machine_free(). */
 void sim_abi_free(struct sim_machine *m);
 const struct sim_verb *sim_verb_find(enum sim_verb_kind kind, const char *name);

@@ -120,22 +120,28 @@ void xsi_comp_init(struct xs_cpu *c, unsigned i)
 	 * there is nothing to write. Saves clearing 8 KiB of tile data on every
 	 * task restore (Linux's restore RFBM always includes XTILEDATA). Every
 	 * writer of user registers sets XINUSE (touch()/restore), so the bit
-	 * being clear really means "init"; x87/SSE and supervisor components
-	 * have non-zero or MSR-backed init values and always take the full path. */
+	 * being clear really means "init"; x87/SSE have non-zero init values and
+	 * always take the full path.
+	 * Reviewer R3: the same holds for the supervisor components whose
+	 * initial configuration is all zeros (PASID, CET, UINTR, PT): their
+	 * writers (WRMSR, XRSTORS loads) set XINUSE too, and XSAVES's side
+	 * effects (UINV, TraceEn := 0) only move them towards init; checked
+	 * with an assertion over the whole test suite. LBR (DEPTH is kept), HDC
+	 * and HWP (non-zero init) always take the full path. */
 	if (i >= 2 && c->model.impl.xinuse_tracking && !(c->st.xinuse & XS_BIT(i)) &&
-	    !(XS_MASK_SUPERVISOR_ARCH & XS_BIT(i)))
+	    !(XSI_NONZERO_INIT & XS_BIT(i)))
 		return;
 
 	switch (i) {
 	case XS_C_X87:
 		/* FCW=037FH, FSW=0, FTW=FFFFH (abridged 00H), FOP=FIP=FDP=0, ST0-7 zero. */
 		memset(c->regs, 0, LEG_MXCSR);
-		memset(c->regs + LEG_ST, 0, LEG_XMM - LEG_ST);
+		bigzero(c->regs + LEG_ST, LEG_XMM - LEG_ST);
 		st16(c->regs + LEG_FCW, XS_FCW_DEFAULT);
 		return;
 	case XS_C_SSE:
 		/* XMM0-15 zero; MXCSR is not part of the initial-configuration test. */
-		memset(c->regs + LEG_XMM, 0, LEG_END - LEG_XMM);
+		bigzero(c->regs + LEG_XMM, LEG_END - LEG_XMM);
 		return;
 	}
 	r = creg(c, i);

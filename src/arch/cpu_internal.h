@@ -149,6 +149,14 @@ static inline void bigcopy(void *dst, const void *src, size_t n)
 	memcpy(dst, src, n);
 }
 
+/* memset(0) counterpart of bigcopy: a constant 128 or 256 becomes "rep
+ * stosq", the costliest part of an x87/SSE initialization on AMD. */
+static inline void bigzero(void *dst, size_t n)
+{
+	__asm__("" : "+r"(n));
+	memset(dst, 0, n);
+}
+
 static inline uint8_t *creg(struct xs_cpu *c, unsigned i) { return c->regs + c->roff[i]; }
 static inline const uint8_t *ccreg(const struct xs_cpu *c, unsigned i)
 {
@@ -260,6 +268,29 @@ static inline const uint32_t *xsi_compacted_offsets(struct xs_cpu *c, uint64_t x
 			return c->lc[i].off;
 	return xsi_compacted_fill(c, xcomp_bv);
 }
+/* Bytes of the run of components that starts at the lowest one of *rest
+ * (i) and in which each next component of *rest follows the previous one
+ * directly both in the image (offsets off) and in the register file, so
+ * one memcpy moves them all; the run is removed from *rest. (With XSAVES
+ * on the Intel models AVX, the AVX-512 components and the rest of a
+ * switch's state are one run.) */
+static inline uint32_t xsi_run_len(const struct xs_cpu *c, const uint32_t *off, unsigned i,
+				   uint64_t *rest)
+{
+	uint32_t len = c->rsize[i];
+
+	*rest &= *rest - 1;
+	while (*rest) {
+		unsigned n = (unsigned)__builtin_ctzll(*rest);
+
+		if (off[n] != off[i] + len || c->roff[n] != c->roff[i] + len)
+			break;
+		len += c->rsize[n];
+		*rest &= *rest - 1;
+	}
+	return len;
+}
+
 /* End (bytes from the base) of the standard-format components in mask,
  * at least 576. */
 uint32_t xsi_std_end(struct xs_cpu *c, uint64_t mask);
@@ -267,6 +298,15 @@ uint32_t xsi_std_end(struct xs_cpu *c, uint64_t mask);
 /* Initial configuration of component i in the register file (SDM 13.6). For
  * SSE only the XMM registers: MXCSR is the caller's business. */
 void xsi_comp_init(struct xs_cpu *c, unsigned i);
+/* Components whose initial configuration is not all zeros. */
+#define XSI_NONZERO_INIT (XS_BIT(XS_C_LBR) | XS_BIT(XS_C_HDC) | XS_BIT(XS_C_HWP))
+/* The components xsi_comp_init() may change; it returns at once for the
+ * others (so callers on hot paths need not call it for them). */
+static inline uint64_t xsi_init_may_write(const struct xs_cpu *c)
+{
+	return c->model.impl.xinuse_tracking ? c->st.xinuse | XSI_NONZERO_INIT | XS_MASK_FPSSE
+					     : ~0ULL;
+}
 /* Write the initial configuration of user component i as an image. */
 void xsi_init_image(const struct xs_cpu *c, unsigned i, uint8_t *dst);
 
@@ -284,6 +324,8 @@ const char *xsi_tilecfg_invalid(const uint8_t *cfg);
 /* Checks XRSTORS makes before touching any state when RFBM[i]=1 (restore or
  * initialize): UINTR's UINV, PT's TraceEn. false with c->reason set. */
 bool xsi_sup_precheck(struct xs_cpu *c, unsigned i);
+/* The components xsi_sup_precheck() can refuse; for all others it is true. */
+#define XSI_SUP_PRECHECK_MASK (XS_BIT(XS_C_UINTR) | XS_BIT(XS_C_PT))
 /* Value checks on an image XRSTORS would load (the WRMSR checks plus reserved
  * bytes). false with c->reason set. */
 bool xsi_sup_check_image(struct xs_cpu *c, unsigned i, const uint8_t *img);

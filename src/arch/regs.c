@@ -103,7 +103,7 @@ enum reg_class {
 	RC_MSR,      /* RDMSR / WRMSR: CPL 0 */
 };
 
-static enum reg_class reg_class(const struct xs_reg *r)
+XS_HOT enum reg_class reg_class(const struct xs_reg *r)
 {
 	if (r->supervisor)
 		return RC_MSR;
@@ -127,7 +127,7 @@ static enum reg_class reg_class(const struct xs_reg *r)
 	return RC_BAD;
 }
 
-static uint64_t reg_comps(const struct xs_reg *r)
+XS_HOT uint64_t reg_comps(const struct xs_reg *r)
 {
 	uint64_t m = 0;
 
@@ -137,23 +137,36 @@ static uint64_t reg_comps(const struct xs_reg *r)
 }
 
 /* Register descriptions come from xs_reg_lookup, but they are plain structs:
- * check that they fit this CPU before using them. */
-static bool reg_fits(const struct xs_cpu *c, const struct xs_reg *r)
+ * check that they fit this CPU before using them. When they do, *comps is
+ * the set of components they span (reg_comps(), in the same pass). */
+XS_HOT bool reg_fits_comps(const struct xs_cpu *c, const struct xs_reg *r, uint64_t *comps)
 {
-	unsigned total = 0;
+	unsigned total = 0, n = r->nparts;
+	uint64_t m = 0;
 
-	if (r->nparts == 0 || r->nparts > 3)
+	if (n == 0 || n > 3)
 		return false;
-	for (unsigned k = 0; k < r->nparts; k++) {
+	for (unsigned k = 0; k < n; k++) {
 		unsigned comp = r->part[k].comp;
-		uint32_t lim = comp < 2 ? XS_LEGACY_SIZE : (comp < 63 ? c->rsize[comp] : 0);
 
-		if (comp >= 63 || !(c->present & XS_BIT(comp)) ||
-		    (uint32_t)r->part[k].off + r->part[k].len > lim)
+		if (comp >= 63)
 			return false;
+		if (!(c->present & XS_BIT(comp)) ||
+		    (uint32_t)r->part[k].off + r->part[k].len >
+			    (comp < 2 ? XS_LEGACY_SIZE : c->rsize[comp]))
+			return false;
+		m |= XS_BIT(comp);
 		total += r->part[k].len;
 	}
+	*comps = m;
 	return total == r->size;
+}
+
+XS_HOT bool reg_fits(const struct xs_cpu *c, const struct xs_reg *r)
+{
+	uint64_t comps;
+
+	return reg_fits_comps(c, r, &comps);
 }
 
 static bool mpx_enabled(const struct xs_cpu *c)
@@ -161,21 +174,22 @@ static bool mpx_enabled(const struct xs_cpu *c)
 	return c->st.cr4_osxsave && (c->st.xcr0 & XS_MASK_MPX) == XS_MASK_MPX;
 }
 
-/* The faults of the instruction that accesses r, checked in the SDM's
- * order (#UD, then #NM for CR0.TS, then #NM for XFD). MPX accesses when MPX
- * is not enabled are NOPs: *nop is set and XS_OK returned. */
-static enum xs_fault access_check(struct xs_cpu *c, const struct xs_reg *r, bool write,
-				  bool *nop)
+/* The faults of the instruction that accesses r (of class k), checked in
+ * the SDM's order (#UD, then #NM for CR0.TS, then #NM for XFD). MPX accesses
+ * when MPX is not enabled are NOPs: *nop is set and XS_OK returned. *comps:
+ * the components r spans (valid when the result is XS_OK). */
+XS_HOT enum xs_fault access_check(struct xs_cpu *c, const struct xs_reg *r, enum reg_class k,
+				  uint64_t *comps_out, bool write, bool *nop)
 {
 	const char *op = write ? "write" : "read";
-	enum reg_class k = reg_class(r);
-	uint64_t comps = reg_comps(r), armed;
+	uint64_t armed, comps = 0;
 	bool ts = false;
 
 	*nop = false;
-	if (k == RC_BAD || !reg_fits(c, r))
+	if (k == RC_BAD || !reg_fits_comps(c, r, &comps))
 		return xsi_fault(c, XS_UD, "%s %s: not a register of model %s", op, r->name,
 				 c->model.name);
+	*comps_out = comps;
 	switch (k) {
 	case RC_X87:
 	case RC_MXCSR:
@@ -243,10 +257,23 @@ static enum xs_fault access_check(struct xs_cpu *c, const struct xs_reg *r, bool
 	return XS_OK;
 }
 
-static void copy_in(struct xs_cpu *c, const struct xs_reg *r, const uint8_t *v)
+/* memcpy of one register part: the usual lengths as constants, which the
+ * compiler turns into a few moves instead of a library call. */
+static inline void part_copy(uint8_t *dst, const uint8_t *src, unsigned len)
+{
+	switch (len) {
+	case 8: memcpy(dst, src, 8); break;
+	case 16: memcpy(dst, src, 16); break;
+	case 32: memcpy(dst, src, 32); break;
+	case 64: memcpy(dst, src, 64); break;
+	default: memcpy(dst, src, len); break;
+	}
+}
+
+XS_HOT void copy_in(struct xs_cpu *c, const struct xs_reg *r, const uint8_t *v)
 {
 	for (unsigned k = 0; k < r->nparts; k++) {
-		memcpy(creg(c, r->part[k].comp) + r->part[k].off, v, r->part[k].len);
+		part_copy(creg(c, r->part[k].comp) + r->part[k].off, v, r->part[k].len);
 		v += r->part[k].len;
 	}
 }
@@ -260,7 +287,7 @@ void xs_reg_peek(const struct xs_cpu *c, const struct xs_reg *r, void *val)
 		return;
 	}
 	for (unsigned k = 0; k < r->nparts; k++) {
-		memcpy(v, ccreg(c, r->part[k].comp) + r->part[k].off, r->part[k].len);
+		part_copy(v, ccreg(c, r->part[k].comp) + r->part[k].off, r->part[k].len);
 		v += r->part[k].len;
 	}
 }
@@ -289,9 +316,10 @@ static enum xs_fault msr_reg_write(struct xs_cpu *c, const struct xs_reg *r, con
 enum xs_fault xs_reg_write(struct xs_cpu *c, const struct xs_reg *r, const void *val)
 {
 	enum reg_class k = reg_class(r);
+	uint64_t comps = 0;
 	const uint8_t *v = val;
 	bool nop;
-	enum xs_fault f = access_check(c, r, true, &nop);
+	enum xs_fault f = access_check(c, r, k, &comps, true, &nop);
 	const char *why;
 
 	if (f || nop)
@@ -337,14 +365,15 @@ enum xs_fault xs_reg_write(struct xs_cpu *c, const struct xs_reg *r, const void 
 		return XS_OK;
 	}
 	copy_in(c, r, v);
-	touch(c, reg_comps(r));
+	touch(c, comps);
 	return XS_OK;
 }
 
 enum xs_fault xs_reg_read(struct xs_cpu *c, const struct xs_reg *r, void *val)
 {
 	bool nop;
-	enum xs_fault f = access_check(c, r, false, &nop);
+	uint64_t comps = 0;
+	enum xs_fault f = access_check(c, r, reg_class(r), &comps, false, &nop);
 
 	if (f)
 		return f;

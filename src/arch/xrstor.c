@@ -62,13 +62,20 @@ XS_HOT uint64_t load_legacy(struct xs_cpu *c, const uint8_t *m, uint64_t lmask, 
 	}
 	if (lmask & XS_BIT(XS_C_X87)) {
 		memcpy(r, m, LEG_MXCSR);
-		st_or = xsi_copy_or(c, r + LEG_ST, m + LEG_ST, LEG_XMM - LEG_ST);
+		if (chk)
+			st_or = xsi_copy_or(c, r + LEG_ST, m + LEG_ST, LEG_XMM - LEG_ST);
+		else
+			bigcopy(r + LEG_ST, m + LEG_ST, LEG_XMM - LEG_ST);
 	}
 	if (lmask & XS_BIT(XS_C_SSE)) {
 		if (lmask & XS_BIT(XS_C_X87))
 			memcpy(r + LEG_MXCSR, m + LEG_MXCSR, 4);
-		xmm_or = xsi_copy_or(c, r + LEG_XMM, m + LEG_XMM, LEG_END - LEG_XMM);
-		zero |= xmm_or ? 0 : XS_BIT(XS_C_SSE);
+		if (chk) {
+			xmm_or = xsi_copy_or(c, r + LEG_XMM, m + LEG_XMM, LEG_END - LEG_XMM);
+			zero |= xmm_or ? 0 : XS_BIT(XS_C_SSE);
+		} else {
+			bigcopy(r + LEG_XMM, m + LEG_XMM, LEG_END - LEG_XMM);
+		}
 	}
 	if (lmask & XS_BIT(XS_C_X87)) {
 		normal = legacy_is_normal(c, m);
@@ -212,7 +219,7 @@ XS_HOT enum xs_fault restore_standard(struct xs_cpu *c, const uint8_t *m, size_t
 		if (load_user(c, i, m + c->model.comp[i].offset, chk))
 			zero |= XS_BIT(i);
 	}
-	for (rest = init & ~XS_MASK_FPSSE; rest; rest &= rest - 1)
+	for (rest = init & ~XS_MASK_FPSSE & xsi_init_may_write(c); rest; rest &= rest - 1)
 		xsi_comp_init(c, lowest(rest));
 	after_restore(c, m, rfbm, load, init, zero, 0);
 	return XS_OK;
@@ -220,6 +227,12 @@ XS_HOT enum xs_fault restore_standard(struct xs_cpu *c, const uint8_t *m, size_t
 
 XS_HOT bool header_tail_nonzero(const uint8_t *m, unsigned *at)
 {
+	uint64_t any = 0;
+
+	for (unsigned b = 16; b < XS_HDR_SIZE; b += 8)
+		any |= ld64(m + XS_HDR_OFFSET + b);
+	if (!any)
+		return false;
 	for (unsigned b = 16; b < XS_HDR_SIZE; b += 8)
 		if (ld64(m + XS_HDR_OFFSET + b)) {
 			*at = b;
@@ -256,7 +269,7 @@ XS_HOT enum xs_fault restore_compacted(struct xs_cpu *c, const char *insn, const
 			return f;
 	}
 	if (sup) {
-		for (rest = rfbm & ~c->user_mask; rest; rest &= rest - 1)
+		for (rest = rfbm & XSI_SUP_PRECHECK_MASK; rest; rest &= rest - 1)
 			if (!xsi_sup_precheck(c, lowest(rest)))
 				return XS_GP;
 		for (rest = load & ~c->user_mask; rest; rest &= rest - 1) {
@@ -277,7 +290,21 @@ XS_HOT enum xs_fault restore_compacted(struct xs_cpu *c, const char *insn, const
 		xsi_comp_init(c, XS_C_SSE);
 		st32(c->regs + LEG_MXCSR, XS_MXCSR_DEFAULT);
 	}
-	for (rest = load & c->user_mask & ~XS_MASK_FPSSE; rest; rest &= rest - 1) {
+	/* Plain user components (no check, no PKRU/TILECFG rule) in runs of one
+	 * memcpy each; load_user() would copy the same bytes one by one. */
+	rest = load & c->user_mask & ~XS_MASK_FPSSE;
+	if (!chk) {
+		uint64_t plain = rest & ~(XS_BIT(XS_C_PKRU) | XS_BIT(XS_C_XTILECFG));
+
+		rest &= ~plain;
+		while (plain) {
+			unsigned i = lowest(plain);
+			uint32_t n = xsi_run_len(c, off, i, &plain);
+
+			memcpy(creg(c, i), m + off[i], n);
+		}
+	}
+	for (; rest; rest &= rest - 1) {
 		unsigned i = lowest(rest);
 		if (load_user(c, i, m + off[i], chk))
 			zero |= XS_BIT(i);
@@ -289,7 +316,7 @@ XS_HOT enum xs_fault restore_compacted(struct xs_cpu *c, const char *insn, const
 		else if (chk && xsi_comp_is_init(c, i))
 			zero |= XS_BIT(i);
 	}
-	for (rest = init & ~XS_MASK_FPSSE; rest; rest &= rest - 1)
+	for (rest = init & ~XS_MASK_FPSSE & xsi_init_may_write(c); rest; rest &= rest - 1)
 		xsi_comp_init(c, lowest(rest));
 	after_restore(c, m, rfbm, load & ~no_inuse, init, zero, xcomp_bv);
 	return XS_OK;

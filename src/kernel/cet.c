@@ -26,8 +26,9 @@
 
 bool xk_shstk_supported(const struct xk_kernel *k)
 {
-	/* X86_FEATURE_USER_SHSTK: SHSTK, and CET_USER managed by XSAVES. */
-	return k->model->feat.shstk && k->use_xsaves &&
+	/* X86_FEATURE_USER_SHSTK: built with CONFIG_X86_USER_SHADOW_STACK
+	 * (policy user-shstk), SHSTK, and CET_USER managed by XSAVES. */
+	return !k->policy.no_user_shstk && k->model->feat.shstk && k->use_xsaves &&
 	       (k->kcfg.max_features & XS_BIT(XS_C_CET_U));
 }
 
@@ -124,7 +125,9 @@ long xk_shstk_prctl(struct xk_kernel *k, unsigned cpu, int option, uint64_t arg2
 	struct xk_cpu *c;
 	struct xk_task *t;
 
-	if (cpu >= k->ncpus)
+	/* Without CONFIG_X86_USER_SHADOW_STACK shstk_prctl() is a stub:
+	 * do_arch_prctl_64() answers every ARCH_SHSTK_* with -EINVAL. */
+	if (cpu >= k->ncpus || k->policy.no_user_shstk)
 		return -EINVAL;
 	c = &k->cpu[cpu];
 	t = c->current;

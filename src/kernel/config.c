@@ -196,6 +196,15 @@ static int select_features(struct xk_kernel *k, bool xsaves, bool xfd, char *err
 		max &= XK_MASK_USER_SUPPORTED | xk_special_supervisor_mask(&k->policy);
 	else
 		max &= XK_MASK_USER_SUPPORTED;
+	/* restore=lazy is Linux's eagerfpu=off: fpu__init_system_ctx_switch()
+	 * (arch/x86/kernel/fpu/init.c, v4.2-v4.13) printed "eagerfpu switching
+	 * disabled, disabling the following xstate features" and cleared
+	 * XFEATURE_MASK_EAGER; every other setting forced eager FPU when such
+	 * a feature was present. Same here, with AMX and APX added (kernel.h). */
+	if (k->policy.restore == XK_RESTORE_LAZY) {
+		k->lazy_dropped = max & XK_MASK_EAGER_ONLY;
+		max &= ~XK_MASK_EAGER_ONLY;
+	}
 
 	/* xfeatures_mask_independent(): LBR only with arch LBR, and only
 	 * where IA32_XSS exists at all. */
@@ -532,6 +541,22 @@ int xk_boot(struct xk_kernel *k, const struct xs_model *m, const struct xk_boot_
 	xk_fsgs_boot(k); /* FS/GS issue: GDT, CR4.FSGSBASE, GS bases (fsgs.c) */
 	if (xk_init_fpstate_setup(k, err, errlen))
 		goto fail;
+	/* setup_pku() (identify_cpu, after the FPU init whose init-image
+	 * XRSTOR left PKRU 0): "Load the default PKRU value" -- idle and
+	 * kernel threads run with init_pkru (special states). */
+	if (m->feat.pku && (k->xcr0 & XS_BIT(XS_C_PKRU)))
+		for (i = 0; i < k->ncpus; i++) {
+			enum xs_fault f = xs_wrpkru(k->cpu[i].hw, XK_PKRU_INIT_DEFAULT);
+
+			XK_TRACE(k, .type = XK_EV_CPU_SETUP, .cpu = (int)i, .insn = XK_I_WRPKRU,
+				 .fault = f, .value = XK_PKRU_INIT_DEFAULT, .why = "PKRU := init_pkru");
+			if (f) {
+				boot_fail(err, errlen, "cpu%u: WRPKRU raised %s", i, xs_fault_name(f));
+				free(k->init_fpstate);
+				k->init_fpstate = NULL;
+				goto fail;
+			}
+		}
 	return 0;
 fail:
 	free_cpus(k, k->ncpus);
@@ -581,6 +606,8 @@ void xk_config_print(const struct xk_kernel *k, FILE *f)
 	print_mask(f, "XCR0", k->xcr0);
 	print_mask(f, "IA32_XSS", k->xss);
 	print_mask(f, "IA32_XFD (init)", k->init_xfd);
+	if (k->lazy_dropped)
+		print_mask(f, "not enabled (lazy restore)", k->lazy_dropped);
 	fprintf(f, " taxonomy:\n");
 	print_mask(f, "user", k->tax.user);
 	print_mask(f, "supervisor", k->tax.supervisor);

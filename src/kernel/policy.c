@@ -25,6 +25,7 @@ static const struct {
 	{ "sigreturn-fail", "init|keep" },
 	{ "cet-s", "guest|task|independent" },        /* special states (kernel_special.h) */
 	{ "uintr", "off|ordinary|independent" },
+	{ "user-shstk", "on|off" },
 	{ "fsgs", "linux|lutomirski2016" },           /* FS/GS base (kernel_fsgs.h) */
 	{ "fsgsbase", "on|off" },
 };
@@ -96,6 +97,45 @@ static const struct {
 		"fork copies the live registers without loading the parent's state first: "
 		"the child inherits kernel or foreign values",
 	},
+	/* User ABI, added by the checker issue. */
+	[XK_MUT_SIGRETURN_HEADER_UNCHECKED] = {
+		"sigreturn-header-unchecked",
+		"sigreturn copies the frame's reserved header bytes into the kernel buffer: a "
+		"later XRSTORS #GPs (ex_handler_fprestore)",
+	},
+	[XK_MUT_SIGRETURN_SUPERVISOR_BITS] = {
+		"sigreturn-supervisor-bits",
+		"sigreturn sets supervisor XSTATE_BV bits the frame's software xfeatures name",
+	},
+	[XK_MUT_UABI_DROPS_SUPERVISOR] = {
+		"uabi-drops-supervisor",
+		"a ptrace/KVM image's XSTATE_BV replaces the kernel's supervisor bits: the "
+		"tracee's CET state is wiped",
+	},
+	[XK_MUT_PTRACE_MXCSR_UNCHECKED] = {
+		"ptrace-mxcsr-unchecked",
+		"ptrace writes are not checked for reserved MXCSR bits: the XRSTORS before the "
+		"tracee's user mode #GPs",
+	},
+	[XK_MUT_PTRACE_NO_RELOAD] = {
+		"ptrace-no-reload",
+		"a ptrace write does not invalidate the tracee's registers: it resumes with the "
+		"old values",
+	},
+	[XK_MUT_AMX_REALLOC_NO_COPY] = {
+		"amx-realloc-no-copy",
+		"AMX first use does not carry the old state into the new buffer: the registers "
+		"are reloaded from the empty one",
+	},
+	[XK_MUT_HARVEST_PREALLOC] = {
+		"harvest-prealloc",
+		"memory pressure harvests a pre-allocated AMX buffer (seed 004's guarantee)",
+	},
+	[XK_MUT_PTRACE_PARTIAL_WRITE] = {
+		"ptrace-partial-write",
+		"a ptrace write is validated after the copy: a refused one (-EINVAL) leaves part "
+		"of the image in the tracee's buffer",
+	},
 };
 
 void xk_policy_default(struct xk_policy *p)
@@ -109,6 +149,7 @@ void xk_policy_default(struct xk_policy *p)
 	p->sigreturn_keep = false;
 	p->cet_s = XK_CET_S_GUEST;
 	p->uintr = XK_UINTR_OFF;
+	p->no_user_shstk = false;
 	p->fsgs = XK_FSGS_LINUX;
 	p->nofsgsbase = false;
 }
@@ -240,6 +281,9 @@ int xk_policy_set(struct xk_policy *p, const char *setting, char *err, size_t er
 		if ((i = lookup(uintr_names, 3, v)) < 0)
 			return bad_value(err, errlen, "uintr", v, "off|ordinary|independent");
 		p->uintr = (enum xk_uintr_mode)i;
+	} else if (strcasecmp(name, "user-shstk") == 0) {
+		if (set_bool(&p->no_user_shstk, v, "off", "on"))
+			return bad_value(err, errlen, "user-shstk", v, "on|off");
 	} else if (strcasecmp(name, "fsgs") == 0) {
 		/* FS/GS base (kernel_fsgs.h). */
 		if ((i = lookup(fsgs_names, 2, v)) < 0)
@@ -250,7 +294,8 @@ int xk_policy_set(struct xk_policy *p, const char *setting, char *err, size_t er
 			return bad_value(err, errlen, "fsgsbase", v, "on|off");
 	} else {
 		snprintf(err, errlen, "unknown policy '%s' (known: restore, shortcut, save, mutant, "
-			 "prealloc, harvest, sigreturn-fail, cet-s, uintr, fsgs, fsgsbase)", name);
+			 "prealloc, harvest, sigreturn-fail, cet-s, uintr, user-shstk, fsgs, fsgsbase)",
+			 name);
 		return -1;
 	}
 	return 0;
@@ -336,6 +381,13 @@ int xk_policy_format(const struct xk_policy *p, char *buf, size_t len)
 			r = snprintf(NULL, 0, " uintr=%s", v);
 		used += r;
 	}
+	if (p->no_user_shstk) {
+		if (buf && (size_t)used < len)
+			r = snprintf(buf + used, len - (size_t)used, " user-shstk=off");
+		else
+			r = (int)strlen(" user-shstk=off");
+		used += r;
+	}
 	/* FS/GS base: only when not Linux's default. */
 	{
 		const char *extra[2] = { p->fsgs == XK_FSGS_LUTO2016 ? " fsgs=lutomirski2016" : "",
@@ -356,7 +408,8 @@ bool xk_policy_equal(const struct xk_policy *a, const struct xk_policy *b)
 {
 	return a->restore == b->restore && a->shortcut == b->shortcut && a->save == b->save &&
 	       a->mutants == b->mutants && a->xfd_prealloc == b->xfd_prealloc &&
-	       a->cet_s == b->cet_s && a->uintr == b->uintr && a->fsgs == b->fsgs &&
+	       a->cet_s == b->cet_s && a->uintr == b->uintr &&
+	       a->no_user_shstk == b->no_user_shstk && a->fsgs == b->fsgs &&
 	       a->nofsgsbase == b->nofsgsbase &&
 	       a->xfd_harvest == b->xfd_harvest && a->sigreturn_keep == b->sigreturn_keep;
 }

@@ -181,7 +181,11 @@ int xk_copy_uabi_to_xstate(const struct xk_kernel *k, struct xk_fpstate *fps, co
 	if (xfeatures & (XS_MASK_FPSSE | XS_BIT(XS_C_AVX))) {
 		mxcsr[0] = abi_ld32(src + MXCSR_OFF);
 		mxcsr[1] = abi_ld32(src + MXCSR_OFF + 4);
-		if (mxcsr[0] & ~k->mxcsr_feature_mask)
+		/* Mutant ptrace-mxcsr-unchecked (checker issue) skips it;
+		 * ptrace-partial-write does it after the copy (below). */
+		if ((mxcsr[0] & ~k->mxcsr_feature_mask) &&
+		    !xk_mutant(k, XK_MUT_PTRACE_MXCSR_UNCHECKED) &&
+		    !xk_mutant(k, XK_MUT_PTRACE_PARTIAL_WRITE))
 			return -EINVAL; /* reserved MXCSR bits */
 	}
 	/* Every source byte must be there before anything changes (a kernel
@@ -204,14 +208,19 @@ int xk_copy_uabi_to_xstate(const struct xk_kernel *k, struct xk_fpstate *fps, co
 		if (i < 2 || dst)
 			memcpy(fps->regs + (i < 2 ? off : dst), src + off, size);
 	}
+	if (xk_mutant(k, XK_MUT_PTRACE_PARTIAL_WRITE) && (mxcsr[0] & ~k->mxcsr_feature_mask))
+		return -EINVAL; /* too late: the components are in */
 	if (pkru) {
 		if (xfeatures & XS_BIT(XS_C_PKRU))
 			*pkru = abi_ld32(src + k->xf[XS_C_PKRU].offset);
 		else
 			*pkru = 0; /* what XRSTOR would load for an init PKRU */
 	}
-	/* User bits from the image; supervisor bits stay as they were. */
-	bv = (xk_fpstate_xstate_bv(fps) & XK_MASK_SUPERVISOR_ALL) | xfeatures;
+	/* User bits from the image; supervisor bits stay as they were (not
+	 * with mutant uabi-drops-supervisor, checker issue). */
+	bv = xk_mutant(k, XK_MUT_UABI_DROPS_SUPERVISOR)
+		     ? xfeatures
+		     : (xk_fpstate_xstate_bv(fps) & XK_MASK_SUPERVISOR_ALL) | xfeatures;
 	abi_st64(fps->regs + XS_HDR_OFFSET, bv);
 	return 0;
 }
@@ -244,10 +253,12 @@ const char *xk_regset_name(unsigned type)
 	}
 }
 
-/* fpu_force_restore(): the stopped tracee reloads at its next exit. */
-static void fpu_force_restore(struct xk_task *t)
+/* fpu_force_restore(): the stopped tracee reloads at its next exit.
+ * Mutant ptrace-no-reload (checker issue) forgets it. */
+static void fpu_force_restore(const struct xk_kernel *k, struct xk_task *t)
 {
-	t->fpu.last_cpu = -1;
+	if (!xk_mutant(k, XK_MUT_PTRACE_NO_RELOAD))
+		t->fpu.last_cpu = -1;
 }
 
 /* xfpregs_set(). */
@@ -257,9 +268,10 @@ static int xfpregs_set(struct xk_kernel *k, struct xk_task *t, const uint8_t *bu
 
 	if (count != XS_LEGACY_SIZE)
 		return -EINVAL; /* "no funny business with partial or oversized writes" */
-	if (abi_ld32(buf + MXCSR_OFF) & ~k->mxcsr_feature_mask)
+	if ((abi_ld32(buf + MXCSR_OFF) & ~k->mxcsr_feature_mask) &&
+	    !xk_mutant(k, XK_MUT_PTRACE_MXCSR_UNCHECKED))
 		return -EINVAL;
-	fpu_force_restore(t);
+	fpu_force_restore(k, t);
 	memcpy(fps->regs, buf, XS_LEGACY_SIZE);
 	abi_st64(fps->regs + XS_HDR_OFFSET, xk_fpstate_xstate_bv(fps) | XS_MASK_FPSSE);
 	return 0;
@@ -271,7 +283,7 @@ static int xstateregs_set(struct xk_kernel *k, struct xk_task *t, const uint8_t 
 {
 	if (count != k->ucfg.max_size)
 		return -EFAULT; /* a whole standard-format buffer is needed */
-	fpu_force_restore(t);
+	fpu_force_restore(k, t);
 	return xk_copy_uabi_to_xstate(k, t->fpu.fpstate, buf, count, &t->thread.pkru);
 }
 
@@ -282,8 +294,10 @@ int xk_ptrace_regset(struct xk_kernel *k, struct xk_task *target, bool set, unsi
 	size_t n;
 	int ret;
 
-	/* Special states: NT_X86_SHSTK has its own rules (cet.c ssp_get/ssp_set). */
-	if (type == XK_NT_X86_SHSTK)
+	/* Special states: NT_X86_SHSTK has its own rules (cet.c ssp_get/ssp_set).
+	 * A kernel built without user shadow stacks has no such regset:
+	 * find_regset() fails, ptrace_regset() returns -EINVAL (below). */
+	if (type == XK_NT_X86_SHSTK && !k->policy.no_user_shstk)
 		return xk_shstk_regset(k, target, set, iov, iov_len);
 	if (!size || !iov_len || (*iov_len % 8) != 0)
 		ret = -EINVAL;

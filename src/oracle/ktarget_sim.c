@@ -52,6 +52,7 @@
 #include "xstate/kconform.h"
 #include "xstate/kernel_abi.h"
 #include "xstate/kernel_fsgs.h"
+#include "xstate/segment.h"
 #include "xstate/sim.h"
 
 /* The task's address space (simulated user memory, kernel_abi.h). */
@@ -292,6 +293,79 @@ static int fatal_signal(struct srun *x, int signo, int code)
 	return END;
 }
 
+/* ---- The shadow's FS and GS ----
+ * The machine's "fsgs" check (src/sim/verbs_fsgs.c) compares the selectors
+ * and bases a running task has with its shadow's, which follows the task's
+ * own segment instructions and the kernel's documented changes (the
+ * switch-in rule is applied by the machine itself). Instructions run on the
+ * shadow with the task's descriptor tables and CR4.FSGSBASE loaded. */
+
+struct seg_tables {
+	uint64_t gdt[XK_GDT_ENTRIES];
+	int cpl;
+};
+
+static void shadow_tables_on(struct srun *x, struct seg_tables *tb)
+{
+	struct sim_task *t = x->t;
+	const uint64_t *ldt;
+	unsigned n;
+
+	xk_fsgs_task_gdt(&x->m->k, t->k, t->cpu < x->m->ncpus ? t->cpu : 0, tb->gdt);
+	ldt = xk_fsgs_task_ldt(t->k, &n);
+	tb->cpl = xs_cpl(t->shadow);
+	xs_set_cpl(t->shadow, 0);
+	xs_lgdt(t->shadow, tb->gdt, XK_GDT_ENTRIES);
+	xs_lldt(t->shadow, ldt, n);
+	xs_set_cr4_fsgsbase(t->shadow, x->m->k.fsgsbase);
+	xs_set_cpl(t->shadow, tb->cpl);
+}
+
+static void shadow_tables_off(struct srun *x, const struct seg_tables *tb)
+{
+	xs_set_cpl(x->t->shadow, 0);
+	xs_lgdt(x->t->shadow, NULL, 0);
+	xs_lldt(x->t->shadow, NULL, 0);
+	xs_set_cpl(x->t->shadow, tb->cpl);
+}
+
+static uint64_t shadow_base(struct srun *x, enum xs_seg s)
+{
+	struct xs_seg_view v;
+
+	xs_seg_peek(x->t->shadow, &v);
+	return s == XS_SEG_FS ? v.fs_base : v.gs_base;
+}
+
+/* The kernel sets a base for the task (the shadow is never in the kernel:
+ * its GS base is the user's). */
+static void shadow_set_base(struct srun *x, enum xs_seg s, uint64_t v)
+{
+	int cpl = xs_cpl(x->t->shadow);
+
+	xs_set_cpl(x->t->shadow, 0);
+	xs_seg_wrmsr(x->t->shadow, s == XS_SEG_FS ? XS_MSR_FS_BASE : XS_MSR_GS_BASE, v);
+	xs_set_cpl(x->t->shadow, cpl);
+}
+
+/* A tracer's selector write: the selector the next switch-in loads
+ * (loadsegment()'s fixup: 0 if it does not load; load_gs_index()'s
+ * __USER_DS step on X86_BUG_NULL_SEG CPUs), the base kept. */
+static void shadow_poke_selector(struct srun *x, enum xs_seg s, uint16_t sel)
+{
+	uint64_t base = shadow_base(x, s);
+	struct seg_tables tb;
+
+	shadow_tables_on(x, &tb);
+	if (xs_mov_to_seg(x->t->shadow, s, sel) != XS_OK) {
+		if (s == XS_SEG_GS && x->m->k.null_seg_bug)
+			xs_mov_to_seg(x->t->shadow, s, XK_SEL_USER_DS);
+		xs_mov_to_seg(x->t->shadow, s, 0);
+	}
+	shadow_tables_off(x, &tb);
+	shadow_set_base(x, s, base);
+}
+
 /* ---- User instructions ---- */
 
 /* One instruction of the task's user code, as the host child executes it. */
@@ -347,10 +421,26 @@ static int user_insn(struct srun *x, struct uinsn *u)
 					     fr.why ? fr.why : "?");
 		return fatal_signal(x, fr.signo, fr.si_code);
 	}
-	/* The shadow runs the task's XRSTOR too (segment state is not shadowed). */
+	/* The same instruction on the task's shadow. */
 	if (u->op == U_XRSTOR &&
 	    sim_shadow_load_image(x->m, x->t, u->buf, XO_KIMG_MAX, u->mask) != XS_OK)
 		return backend_error(x, "the task's XRSTOR faults on its shadow");
+	if (u->op == U_MOV_SEG || u->op == U_RDBASE || u->op == U_WRBASE) {
+		struct uinsn su = *u;
+		struct seg_tables tb;
+		enum xs_fault f;
+
+		shadow_tables_on(x, &tb);
+		f = uinsn_exec(x->t->shadow, &su);
+		shadow_tables_off(x, &tb);
+		if (f != XS_OK)
+			return backend_error(x, "a segment instruction succeeded on the CPU but "
+					     "faults %s on the task's shadow", xs_fault_name(f));
+		if (u->op == U_RDBASE && su.val != u->val)
+			return backend_error(x, "fsgs check: RD%sBASE read 0x%llx, the task's own "
+					     "value is 0x%llx", u->seg == XS_SEG_FS ? "FS" : "GS",
+					     (unsigned long long)u->val, (unsigned long long)su.val);
+	}
 	return 0;
 }
 
@@ -441,9 +531,11 @@ static int op_arch_prctl(struct srun *x, const struct xo_kop *op, struct xo_kopr
 	if ((rc = syscall_enter(x, &cpu)))
 		return rc;
 	/* arch_prctl(): do_arch_prctl_64() first, then do_arch_prctl_common() */
-	if (is_fsgs_code(op->a))
+	if (is_fsgs_code(op->a)) {
 		ret = arch_prctl_fsgs(x, op, arg);
-	else
+		if (!ret) /* selector 0 and the new base, for the task's shadow */
+			sim_fsgs_arch_prctl(x->m, x->t, (int)op->a, arg);
+	} else
 		ret = xk_arch_prctl(&x->m->k, x->t->k, &x->mm, (int)op->a, arg);
 	set_call(res, ret);
 	if (op->argk == XO_KARG_OUT)
@@ -793,10 +885,18 @@ static void tracer_op(struct srun *x, const struct xo_kop *op, struct xo_kopres 
 			break;
 		}
 		reg = ureg[op->a];
-		if (op->kind == XO_KOP_PEEKUSER)
+		if (op->kind == XO_KOP_PEEKUSER) {
 			ret = xk_ptrace_peekuser(&x->m->k, x->t->k, reg, &res->val);
-		else
+		} else {
+			enum xs_seg s = reg == XK_UREG_FS || reg == XK_UREG_FS_BASE ? XS_SEG_FS
+										 : XS_SEG_GS;
+
 			ret = xk_ptrace_pokeuser(&x->m->k, x->t->k, reg, op->b);
+			if (!ret && (reg == XK_UREG_FS_BASE || reg == XK_UREG_GS_BASE))
+				shadow_set_base(x, s, op->b);
+			else if (!ret)
+				shadow_poke_selector(x, s, (uint16_t)op->b);
+		}
 		set_call(res, ret);
 		break;
 	}

@@ -96,6 +96,17 @@ static void outcome_fail(struct xe_outcome *out, const struct sim_machine *m, in
 	}
 }
 
+static void outcome_counters(struct xe_outcome *out, const struct sim_machine *m)
+{
+	out->suspect = sim_inv_suspect(m);
+	out->checks = m->checks;
+	out->saves = m->k.stats.saves;
+	out->restores = m->k.stats.restores;
+	out->restores_skipped = m->k.stats.restores_skipped;
+	out->switches = m->k.stats.switches;
+	out->xfd_writes = m->k.stats.xfd_writes;
+}
+
 int xe_prog_run(const struct xe_config *c, const struct xe_prog *p,
 		const struct xe_replay_opts *o, struct xe_outcome *out)
 {
@@ -143,8 +154,7 @@ int xe_prog_run(const struct xe_config *c, const struct xe_prog *p,
 			break;
 		}
 	}
-	out->suspect = sim_inv_suspect(x->m);
-	out->checks = x->m->checks;
+	outcome_counters(out, x->m);
 	xe_exec_end(x);
 	free(x);
 	return out->status;
@@ -185,8 +195,7 @@ static int random_program(struct xe_exec *x, const struct xe_config *c, uint64_t
 			break;
 		}
 	}
-	out->suspect = sim_inv_suspect(x->m);
-	out->checks = x->m->checks;
+	outcome_counters(out, x->m);
 	xe_exec_end(x);
 	return out->status;
 }
@@ -250,7 +259,16 @@ struct job {
 	struct xe_outcome fail_out;
 	double fail_at;
 	uint64_t steps_before;
+	double cpu_seconds;
 };
+
+static double thread_cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static void *job_main(void *arg)
 {
@@ -262,6 +280,7 @@ static void *job_main(void *arg)
 	struct xe_exec *x = malloc(sizeof(*x));
 	struct xe_prog p;
 	struct xe_outcome out;
+	double cpu0 = thread_cpu_seconds();
 
 	xe_prog_init(&p);
 	if (!x) {
@@ -304,6 +323,7 @@ static void *job_main(void *arg)
 	}
 	xe_prog_free(&p);
 	free(x);
+	jb->cpu_seconds = thread_cpu_seconds() - cpu0;
 	atomic_fetch_add(&sh->finished, 1);
 	return NULL;
 }
@@ -393,6 +413,7 @@ int xe_explore(const struct xe_config *c, const struct xe_run_opts *o, struct xe
 		r->programs += atomic_load(&jobs[j].programs);
 		r->checks += atomic_load(&jobs[j].checks);
 		r->internal_errors += jobs[j].internal_errors;
+		r->cpu_seconds += jobs[j].cpu_seconds;
 		if (jobs[j].internal_errors && !r->internal[0])
 			snprintf(r->internal, sizeof(r->internal), "%s", jobs[j].internal);
 		if (jobs[j].failed && (best < 0 || jobs[j].fail_s < jobs[best].fail_s))

@@ -24,12 +24,16 @@
 #include <string.h>
 
 #include "sim/explore_internal.h"
+#include "xstate/kernel_kvm.h"
 #include "xstate/kernel_special.h"
 
 enum who {
 	W_NONE = 0, /* no task */
-	W_RUN,      /* a user task running on a CPU that can return to user mode */
+	W_RUN,      /* a user task running user code: a system call then changes
+		     * nothing but the call's own effect (no restore on the way
+		     * in or out), so a refused call is a no-op */
 	W_PTRACE,   /* a live user task whose CPU (if any) is not busy: the tracee */
+	W_STOPPED,  /* a live user task not running anywhere */
 };
 
 enum need {
@@ -49,14 +53,42 @@ enum aux {
 	A_HDR,      /* a header byte 8..63 */
 	A_TMM,      /* tile 0..7 */
 	A_SMALL,    /* 1..4 */
+	A_GUEST,    /* vCPU 1..2 */
+	A_GREG,     /* vCPU 1..2 (low bits) and a register (aux >> 2) */
+};
+
+/* Calls whose verb expects success unless told "fails ERRNO" and stops
+ * half way (in the kernel) when it is wrong: the explorer predicts the
+ * kernel's answer from its records and says it, so the statement is
+ * always possible (and the kernel's answer is checked). */
+enum pred {
+	P_NONE = 0,
+	P_SHSTK,     /* ARCH_SHSTK_ENABLE/DISABLE(SHSTK) */
+	P_WRSS,      /* ARCH_SHSTK_ENABLE/DISABLE(WRSS) */
+	P_UREG,      /* uintr_register_handler */
+	P_UUNREG,    /* uintr_unregister_handler */
+};
+
+/* KVM statements name a vCPU gN; whether it can run, exit, enter, stop or
+ * take an ioctl is in the kernel's struct xk_vcpu. */
+enum kvm_state {
+	K_ANY = 0,
+	K_NEW,       /* vcpu gN in T: gN not created yet, T has no vCPU */
+	K_IDLE,      /* gN exists, outside KVM_RUN (ioctls, run) */
+	K_LOADED,    /* inside KVM_RUN, VM exited (enter, stop) */
+	K_GUEST,     /* in the guest (guest code, exit) */
+	K_RUN,       /* K_IDLE, and the VMM thread runs user code (KVM_RUN) */
 };
 
 struct tmpl {
-	const char *fmt;     /* %T subject, %U second task, %A aux, %V byte, %W 32-bit value */
+	const char *fmt;     /* %T subject, %U second task, %A aux, %V byte, %W 32-bit value,
+			      * %G the vCPU g1/g2 */
 	uint8_t who, need, aux;
 	bool two;            /* %U: a second live user task */
 	uint16_t weight;
 	uint8_t family;      /* bit of xe_config.feats */
+	uint8_t pred;        /* enum pred */
+	uint8_t kvm;         /* enum kvm_state */
 };
 
 enum fam { F_AMX = 0, F_SIGNAL, F_PTRACE, F_ALLOC, F_CET, F_UINTR, F_LBR, F_FSGS, F_KVM, F_COUNT };
@@ -111,66 +143,104 @@ int xe_feats_parse(const char *list, uint64_t *mask, char *err, size_t errlen)
 
 static const struct tmpl tmpls[] = {
 	/* AMX: permission, tile configuration, first use (#NM, allocation). */
-	{ "%T arch_prctl REQ_XCOMP_PERM", W_RUN, N_AMX, A_NONE, false, 25, F_AMX },
-	{ "%T write tilecfg = " TILECFG_VALID, W_RUN, N_AMX, A_NONE, false, 15, F_AMX },
-	{ "%T write tmm%A = seq:%V", W_RUN, N_AMX, A_TMM, false, 30, F_AMX },
-	{ "%T read tmm%A", W_RUN, N_AMX, A_TMM, false, 8, F_AMX },
-	{ "%T arch_prctl REQ_XCOMP_GUEST_PERM", W_RUN, N_AMX, A_NONE, false, 3, F_AMX },
-	{ "%T arch_prctl REQ_XCOMP_PREALLOC", W_RUN, N_PREALLOC, A_NONE, false, 15, F_AMX },
-	{ "memory-pressure", W_NONE, N_HARVEST, A_NONE, false, 15, F_AMX },
+	{ "%T arch_prctl REQ_XCOMP_PERM", W_RUN, N_AMX, A_NONE, false, 25, F_AMX, P_NONE, K_ANY },
+	{ "%T write tilecfg = " TILECFG_VALID, W_RUN, N_AMX, A_NONE, false, 15, F_AMX, P_NONE, K_ANY },
+	{ "%T write tmm%A = seq:%V", W_RUN, N_AMX, A_TMM, false, 30, F_AMX, P_NONE, K_ANY },
+	{ "%T read tmm%A", W_RUN, N_AMX, A_TMM, false, 8, F_AMX, P_NONE, K_ANY },
+	{ "%T arch_prctl REQ_XCOMP_GUEST_PERM", W_RUN, N_AMX, A_NONE, false, 3, F_AMX, P_NONE, K_ANY },
+	{ "%T arch_prctl REQ_XCOMP_PREALLOC", W_RUN, N_PREALLOC, A_NONE, false, 15, F_AMX, P_NONE, K_ANY },
+	{ "memory-pressure", W_NONE, N_HARVEST, A_NONE, false, 15, F_AMX, P_NONE, K_ANY },
 	/* A window in which xstate allocations fail (first use, pre-allocation,
 	 * UINTR's UPID); no task is created inside it (a failed creation is
 	 * not a scenario step). */
-	{ "alloc-fail always", W_NONE, N_AMX, A_NONE, false, 3, F_ALLOC },
-	{ "alloc-fail off", W_NONE, N_AMX, A_NONE, false, 0, F_ALLOC },
+	{ "alloc-fail always", W_NONE, N_AMX, A_NONE, false, 3, F_ALLOC, P_NONE, K_ANY },
+	{ "alloc-fail off", W_NONE, N_AMX, A_NONE, false, 0, F_ALLOC, P_NONE, K_ANY },
 	/* Signals: handlers, delivery, honest and tampering handlers, return. */
-	{ "%T sigaction SIGUSR1", W_RUN, N_ANY, A_NONE, false, 8, F_SIGNAL },
-	{ "%T sigaction SIGUSR1 onstack", W_RUN, N_ANY, A_NONE, false, 3, F_SIGNAL },
-	{ "%T sigaction SIGSEGV", W_RUN, N_ANY, A_NONE, false, 3, F_SIGNAL },
-	{ "%T sigaction SIGILL", W_RUN, N_ANY, A_NONE, false, 3, F_SIGNAL },
-	{ "%T signal SIGUSR1", W_RUN, N_ANY, A_NONE, false, 15, F_SIGNAL },
-	{ "%T signal SIGUSR1 onstack", W_RUN, N_ANY, A_NONE, false, 4, F_SIGNAL },
-	{ "%T sigaltstack 65536", W_RUN, N_ANY, A_NONE, false, 4, F_SIGNAL },
-	{ "%T sigaltstack 8192", W_RUN, N_ANY, A_NONE, false, 2, F_SIGNAL },
-	{ "%T sigaltstack off", W_RUN, N_ANY, A_NONE, false, 2, F_SIGNAL },
-	{ "%T sigreturn", W_RUN, N_ANY, A_NONE, false, 30, F_SIGNAL },
-	{ "%T frame set %A = seq:%V", W_RUN, N_ANY, A_REG, false, 15, F_SIGNAL },
-	{ "%T frame flip xstate_bv %A", W_RUN, N_ANY, A_XBIT, false, 6, F_SIGNAL },
-	{ "%T frame flip sw_xfeatures %A", W_RUN, N_ANY, A_XBIT, false, 3, F_SIGNAL },
-	{ "%T frame flip xcomp_bv 63", W_RUN, N_ANY, A_NONE, false, 2, F_SIGNAL },
-	{ "%T frame flip hdr.%A 0", W_RUN, N_ANY, A_HDR, false, 3, F_SIGNAL },
-	{ "%T frame set mxcsr = 0x%W", W_RUN, N_ANY, A_NONE, false, 3, F_SIGNAL },
-	{ "%T frame flip magic1 0", W_RUN, N_ANY, A_NONE, false, 2, F_SIGNAL },
+	{ "%T sigaction SIGUSR1", W_RUN, N_ANY, A_NONE, false, 8, F_SIGNAL, P_NONE, K_ANY },
+	{ "%T sigaction SIGUSR1 onstack", W_RUN, N_ANY, A_NONE, false, 3, F_SIGNAL, P_NONE, K_ANY },
+	{ "%T sigaction SIGSEGV", W_RUN, N_ANY, A_NONE, false, 3, F_SIGNAL, P_NONE, K_ANY },
+	{ "%T sigaction SIGILL", W_RUN, N_ANY, A_NONE, false, 3, F_SIGNAL, P_NONE, K_ANY },
+	{ "%T signal SIGUSR1", W_RUN, N_ANY, A_NONE, false, 15, F_SIGNAL, P_NONE, K_ANY },
+	{ "%T signal SIGUSR1 onstack", W_RUN, N_ANY, A_NONE, false, 4, F_SIGNAL, P_NONE, K_ANY },
+	{ "%T sigaltstack 65536", W_RUN, N_ANY, A_NONE, false, 4, F_SIGNAL, P_NONE, K_ANY },
+	{ "%T sigaltstack 8192", W_RUN, N_ANY, A_NONE, false, 2, F_SIGNAL, P_NONE, K_ANY },
+	{ "%T sigaltstack off", W_RUN, N_ANY, A_NONE, false, 2, F_SIGNAL, P_NONE, K_ANY },
+	{ "%T sigreturn", W_RUN, N_ANY, A_NONE, false, 30, F_SIGNAL, P_NONE, K_ANY },
+	{ "%T frame set %A = seq:%V", W_RUN, N_ANY, A_REG, false, 15, F_SIGNAL, P_NONE, K_ANY },
+	{ "%T frame flip xstate_bv %A", W_RUN, N_ANY, A_XBIT, false, 6, F_SIGNAL, P_NONE, K_ANY },
+	{ "%T frame flip sw_xfeatures %A", W_RUN, N_ANY, A_XBIT, false, 3, F_SIGNAL, P_NONE, K_ANY },
+	{ "%T frame flip xcomp_bv 63", W_RUN, N_ANY, A_NONE, false, 2, F_SIGNAL, P_NONE, K_ANY },
+	{ "%T frame flip hdr.%A 0", W_RUN, N_ANY, A_HDR, false, 3, F_SIGNAL, P_NONE, K_ANY },
+	{ "%T frame set mxcsr = 0x%W", W_RUN, N_ANY, A_NONE, false, 3, F_SIGNAL, P_NONE, K_ANY },
+	{ "%T frame flip magic1 0", W_RUN, N_ANY, A_NONE, false, 2, F_SIGNAL, P_NONE, K_ANY },
 	/* ptrace regsets, honest and tampering tracers. */
-	{ "ptrace %T get xstate", W_PTRACE, N_ANY, A_NONE, false, 10, F_PTRACE },
-	{ "ptrace %T get fpregs", W_PTRACE, N_ANY, A_NONE, false, 3, F_PTRACE },
-	{ "ptrace %T set xstate", W_PTRACE, N_ANY, A_NONE, false, 10, F_PTRACE },
-	{ "ptrace %T set fpregs", W_PTRACE, N_ANY, A_NONE, false, 4, F_PTRACE },
-	{ "ptrace %T poke %A = seq:%V", W_PTRACE, N_ANY, A_REG, false, 10, F_PTRACE },
-	{ "ptrace %T flip xstate_bv %A", W_PTRACE, N_ANY, A_XBIT, false, 4, F_PTRACE },
-	{ "ptrace %T poke mxcsr = 0x%W", W_PTRACE, N_ANY, A_NONE, false, 3, F_PTRACE },
-	{ "ptrace %T flip hdr.%A 0", W_PTRACE, N_ANY, A_HDR, false, 2, F_PTRACE },
+	{ "ptrace %T get xstate", W_PTRACE, N_ANY, A_NONE, false, 10, F_PTRACE, P_NONE, K_ANY },
+	{ "ptrace %T get fpregs", W_PTRACE, N_ANY, A_NONE, false, 3, F_PTRACE, P_NONE, K_ANY },
+	{ "ptrace %T set xstate", W_STOPPED, N_ANY, A_NONE, false, 10, F_PTRACE, P_NONE, K_ANY },
+	{ "ptrace %T set fpregs", W_STOPPED, N_ANY, A_NONE, false, 4, F_PTRACE, P_NONE, K_ANY },
+	{ "ptrace %T poke %A = seq:%V", W_PTRACE, N_ANY, A_REG, false, 10, F_PTRACE, P_NONE, K_ANY },
+	{ "ptrace %T flip xstate_bv %A", W_PTRACE, N_ANY, A_XBIT, false, 4, F_PTRACE, P_NONE, K_ANY },
+	{ "ptrace %T poke mxcsr = 0x%W", W_PTRACE, N_ANY, A_NONE, false, 3, F_PTRACE, P_NONE, K_ANY },
+	{ "ptrace %T flip hdr.%A 0", W_PTRACE, N_ANY, A_HDR, false, 2, F_PTRACE, P_NONE, K_ANY },
 	/* CET user shadow stacks. */
-	{ "%T shstk enable", W_RUN, N_SHSTK, A_NONE, false, 8, F_CET },
-	{ "%T shstk disable", W_RUN, N_SHSTK, A_NONE, false, 2, F_CET },
-	{ "%T shstk wrss", W_RUN, N_SHSTK, A_NONE, false, 2, F_CET },
-	{ "%T shstk lock", W_RUN, N_SHSTK, A_NONE, false, 1, F_CET },
-	{ "%T call %A", W_RUN, N_SHSTK, A_SMALL, false, 8, F_CET },
-	{ "%T ret %A", W_RUN, N_SHSTK, A_SMALL, false, 8, F_CET },
-	{ "shstk-regset %T set top", W_PTRACE, N_SHSTK, A_NONE, false, 3, F_CET },
-	{ "shstk-regset %T set top-%A", W_PTRACE, N_SHSTK, A_SMALL, false, 3, F_CET },
-	{ "shstk-regset %T set 0x%W", W_PTRACE, N_SHSTK, A_NONE, false, 2, F_CET },
+	{ "%T shstk enable", W_RUN, N_SHSTK, A_NONE, false, 8, F_CET, P_SHSTK, K_ANY },
+	{ "%T shstk disable", W_RUN, N_SHSTK, A_NONE, false, 2, F_CET, P_SHSTK, K_ANY },
+	{ "%T shstk wrss", W_RUN, N_SHSTK, A_NONE, false, 2, F_CET, P_WRSS, K_ANY },
+	{ "%T shstk lock", W_RUN, N_SHSTK, A_NONE, false, 1, F_CET, P_NONE, K_ANY },
+	{ "%T call %A", W_RUN, N_SHSTK, A_SMALL, false, 8, F_CET, P_NONE, K_ANY },
+	{ "%T ret %A", W_RUN, N_SHSTK, A_SMALL, false, 8, F_CET, P_NONE, K_ANY },
+	{ "%T shstk nowrss", W_RUN, N_SHSTK, A_NONE, false, 1, F_CET, P_WRSS, K_ANY },
+	/* The tracer's NT_X86_SHSTK write: a refused one changes nothing. */
+	{ "shstk-regset %T set top", W_STOPPED, N_SHSTK, A_NONE, false, 3, F_CET, P_NONE, K_ANY },
+	{ "shstk-regset %T set top-%A", W_STOPPED, N_SHSTK, A_SMALL, false, 3, F_CET, P_NONE, K_ANY },
+	{ "shstk-regset %T set 0x%W", W_STOPPED, N_SHSTK, A_NONE, false, 2, F_CET, P_NONE, K_ANY },
 	/* User interrupts. */
-	{ "%T uintr register", W_RUN, N_UINTR, A_NONE, false, 12, F_UINTR },
-	{ "%T uintr unregister", W_RUN, N_UINTR, A_NONE, false, 2, F_UINTR },
-	{ "%T senduipi %U", W_RUN, N_UINTR, A_NONE, true, 25, F_UINTR },
-	{ "%T run", W_RUN, N_UINTR, A_NONE, false, 8, F_UINTR },
+	{ "%T uintr register", W_RUN, N_UINTR, A_NONE, false, 12, F_UINTR, P_UREG, K_ANY },
+	{ "%T uintr unregister", W_RUN, N_UINTR, A_NONE, false, 2, F_UINTR, P_UUNREG, K_ANY },
+	{ "%T senduipi %U", W_RUN, N_UINTR, A_NONE, true, 25, F_UINTR, P_NONE, K_ANY },
+	{ "%T run", W_RUN, N_UINTR, A_NONE, false, 8, F_UINTR, P_NONE, K_ANY },
+	/* FS/GS bases and selectors (seed 002). */
+	{ "%T wrfsbase 0x%W000", W_RUN, N_ANY, A_NONE, false, 6, F_FSGS, P_NONE, K_ANY },
+	{ "%T wrgsbase 0x%W000", W_RUN, N_ANY, A_NONE, false, 4, F_FSGS, P_NONE, K_ANY },
+	{ "%T rdfsbase", W_RUN, N_ANY, A_NONE, false, 2, F_FSGS, P_NONE, K_ANY },
+	{ "%T set_thread_area 12 0x%W", W_RUN, N_ANY, A_NONE, false, 4, F_FSGS, P_NONE, K_ANY },
+	{ "%T mov fs = 0x63", W_RUN, N_ANY, A_NONE, false, 4, F_FSGS, P_NONE, K_ANY },
+	{ "%T mov gs = 0x63", W_RUN, N_ANY, A_NONE, false, 2, F_FSGS, P_NONE, K_ANY },
+	{ "%T mov fs = 0", W_RUN, N_ANY, A_NONE, false, 2, F_FSGS, P_NONE, K_ANY },
+	{ "%T modify_ldt 0 0x%W", W_RUN, N_ANY, A_NONE, false, 2, F_FSGS, P_NONE, K_ANY },
+	{ "%T mov fs = 0x7", W_RUN, N_ANY, A_NONE, false, 2, F_FSGS, P_NONE, K_ANY },
+	{ "%T arch_prctl SET_FS 0x%W000", W_RUN, N_ANY, A_NONE, false, 3, F_FSGS, P_NONE, K_ANY },
+	{ "%T arch_prctl SET_GS 0x%W000", W_RUN, N_ANY, A_NONE, false, 2, F_FSGS, P_NONE, K_ANY },
+	{ "pokeuser %T fs_base = 0x%W000", W_STOPPED, N_ANY, A_NONE, false, 3, F_FSGS, P_NONE, K_ANY },
+	{ "pokeuser %T fs = 0x63", W_STOPPED, N_ANY, A_NONE, false, 2, F_FSGS, P_NONE, K_ANY },
+	{ "ptrace-regs %T selector-first", W_STOPPED, N_ANY, A_NONE, false, 4, F_FSGS, P_NONE, K_ANY },
+	{ "ptrace-regs %T", W_STOPPED, N_ANY, A_NONE, false, 2, F_FSGS, P_NONE, K_ANY },
+	/* KVM: a vCPU per VMM task, KVM_RUN step by step, guest code, ioctls. */
+	{ "vcpu %G in %T", W_PTRACE, N_ANY, A_GUEST, false, 6, F_KVM, P_NONE, K_NEW },
+	{ "kvm %G run", W_NONE, N_ANY, A_GUEST, false, 20, F_KVM, P_NONE, K_RUN },
+	{ "guest %G xsetbv 0x7", W_NONE, N_ANY, A_GUEST, false, 4, F_KVM, P_NONE, K_GUEST },
+	{ "guest %G xsetbv 0xe7", W_NONE, N_ANY, A_GUEST, false, 4, F_KVM, P_NONE, K_GUEST },
+	{ "guest %G write %A = seq:%V", W_NONE, N_ANY, A_GREG, false, 25, F_KVM, P_NONE, K_GUEST },
+	{ "guest %G read %A", W_NONE, N_ANY, A_GREG, false, 8, F_KVM, P_NONE, K_GUEST },
+	{ "kvm %G exit", W_NONE, N_ANY, A_GUEST, false, 15, F_KVM, P_NONE, K_GUEST },
+	{ "kvm %G enter", W_NONE, N_ANY, A_GUEST, false, 8, F_KVM, P_NONE, K_LOADED },
+	{ "kvm %G stop", W_NONE, N_ANY, A_GUEST, false, 10, F_KVM, P_NONE, K_LOADED },
+	{ "kvm %G get-xsave", W_NONE, N_ANY, A_GUEST, false, 3, F_KVM, P_NONE, K_IDLE },
+	{ "kvm %G set-xsave", W_NONE, N_ANY, A_GUEST, false, 3, F_KVM, P_NONE, K_IDLE },
+	{ "kvm %G set-xsave %A=seq:%V", W_NONE, N_ANY, A_GREG, false, 4, F_KVM, P_NONE, K_IDLE },
+	{ "kvm %G set-xsave xstate_bv=0x%W", W_NONE, N_ANY, A_GUEST, false, 2, F_KVM, P_NONE,
+	  K_IDLE },
 	/* perf's LBR context (an independent feature). */
-	{ "perf lbr %T", W_PTRACE, N_LBR, A_NONE, false, 3, F_LBR },
-	{ "perf lbr %T off", W_PTRACE, N_LBR, A_NONE, false, 1, F_LBR },
-	{ "%T branch 0x401000 0x402000", W_RUN, N_LBR, A_NONE, false, 6, F_LBR },
+	{ "perf lbr %T", W_PTRACE, N_LBR, A_NONE, false, 3, F_LBR, P_NONE, K_ANY },
+	{ "perf lbr %T off", W_PTRACE, N_LBR, A_NONE, false, 1, F_LBR, P_NONE, K_ANY },
+	{ "%T branch 0x401000 0x402000", W_RUN, N_LBR, A_NONE, false, 6, F_LBR, P_NONE, K_ANY },
 };
 #define NTMPL (sizeof(tmpls) / sizeof(tmpls[0]))
+_Static_assert(NTMPL <= sizeof(((struct xe_exec *)0)->feat_w) / sizeof(uint16_t),
+	       "xe_exec.feat_w holds every template");
+
+static const char *predict(const struct xe_exec *x, const struct xe_op *op);
+static uint16_t pred_code(const char *e);
 
 /* XSTATE_BV bits worth flipping: FP, SSE, AVX, AVX-512, PKRU, supervisor
  * ones (PASID, CET_U, CET_S, UINTR), AMX, and bits no CPU has. */
@@ -183,7 +253,8 @@ unsigned xe_feat_count(void)
 
 /* Templates whose verb this build has (the verb sets are registered by
  * their issues; a missing one just leaves its operations out). */
-static bool have_verb[NTMPL];
+static const struct sim_verb *tverb[NTMPL];
+static bool have_verb[NTMPL], is_alloc[NTMPL], is_alloc_off[NTMPL];
 static pthread_once_t verbs_once = PTHREAD_ONCE_INIT;
 
 static void find_verbs(void)
@@ -192,8 +263,11 @@ static void find_verbs(void)
 		char w[3][32] = { "", "", "" };
 
 		sscanf(tmpls[i].fmt, "%31s %31s", w[0], w[1]);
-		have_verb[i] = sim_verb_find(SIM_VERB_STMT, w[0]) ||
-			       (w[0][0] == '%' && sim_verb_find(SIM_VERB_TASK, w[1]));
+		tverb[i] = w[0][0] == '%' ? sim_verb_find(SIM_VERB_TASK, w[1])
+					  : sim_verb_find(SIM_VERB_STMT, w[0]);
+		have_verb[i] = tverb[i] != NULL;
+		is_alloc[i] = !strncmp(tmpls[i].fmt, "alloc-fail", 10);
+		is_alloc_off[i] = is_alloc[i] && strstr(tmpls[i].fmt, "off");
 	}
 }
 
@@ -239,9 +313,11 @@ static unsigned pick_task(struct xe_exec *x, struct sim_prng *r, uint8_t who)
 		if ((name & XE_KT) || !t || t->state == SIM_T_EXITED)
 			continue;
 		cpu = xe_task_cpu(t);
-		if (who == W_RUN && (cpu < 0 || xe_cpu_busy(x->m, (unsigned)cpu)))
+		if (who == W_RUN && (cpu < 0 || !x->m->k.cpu[cpu].user_mode))
 			continue;
 		if (who == W_PTRACE && cpu >= 0 && xe_cpu_busy(x->m, (unsigned)cpu))
+			continue;
+		if (who == W_STOPPED && cpu >= 0)
 			continue;
 		cand[n++] = name;
 	}
@@ -253,11 +329,17 @@ bool xe_feat_gen(struct xe_exec *x, struct sim_prng *r, struct xe_op *op)
 	unsigned w[NTMPL], total = 0, v, k = 0;
 	const struct tmpl *t;
 
+	if (!x->feat_ready) {
+		/* What the configuration allows: once per program. */
+		for (unsigned i = 0; i < NTMPL; i++)
+			x->feat_w[i] = ((x->cfg->feats >> tmpls[i].family) & 1) && need_ok(x->m, i)
+					       ? tmpls[i].weight : 0;
+		x->feat_ready = true;
+	}
 	for (unsigned i = 0; i < NTMPL; i++) {
-		w[i] = ((x->cfg->feats >> tmpls[i].family) & 1) && need_ok(x->m, i)
-			       ? tmpls[i].weight : 0;
-		if (!strncmp(tmpls[i].fmt, "alloc-fail", 10))
-			w[i] = x->alloc_armed ? (strstr(tmpls[i].fmt, "off") ? 150 : 0) : w[i];
+		w[i] = x->feat_w[i];
+		if (is_alloc[i]) /* off only inside the window, always only outside */
+			w[i] = x->alloc_armed ? (is_alloc_off[i] && have_verb[i] ? 150 : 0) : w[i];
 		total += w[i];
 	}
 	if (!total)
@@ -289,12 +371,60 @@ bool xe_feat_gen(struct xe_exec *x, struct sim_prng *r, struct xe_op *op)
 	case A_SMALL:
 		op->aux = (uint16_t)(1 + sim_prng_below(r, 4));
 		break;
+	case A_GUEST:
+		op->aux = (uint16_t)(1 + sim_prng_below(r, 2));
+		break;
+	case A_GREG:
+		op->aux = (uint16_t)(1 + sim_prng_below(r, 2) +
+				     (sim_prng_below(r, x->regs->n) << 2));
+		break;
 	case A_NONE:
 		break;
 	}
 	op->val = (uint32_t)sim_prng_next(r);
 	if (!(op->val & 0xFF))
 		op->val |= 1;
+	if (t->pred)
+		op->aux = pred_code(predict(x, op));
+	return true;
+}
+
+static unsigned guest_of(const struct xe_op *op, const struct tmpl *t)
+{
+	return t->aux == A_GREG || t->aux == A_GUEST ? (op->aux & 3u) : 0;
+}
+
+/* Where vCPU gN is in KVM_RUN, as the kernel records it. */
+static bool kvm_ok(const struct xe_exec *x, const struct xe_op *op, const struct tmpl *t)
+{
+	unsigned g = guest_of(op, t);
+	const struct sim_task *vmm;
+	const struct xk_vcpu *v;
+	int cpu;
+
+	if (g < 1 || g > 2)
+		return false;
+	if (t->kvm == K_NEW) {
+		const struct sim_task *a = xe_task(x, op->task);
+		return !x->guest_task[g] && a && a->k && !xk_kvm_vcpu_of(a->k);
+	}
+	vmm = xe_task(x, x->guest_task[g]);
+	if (!vmm || vmm->state == SIM_T_EXITED || !vmm->k || !(v = xk_kvm_vcpu_of(vmm->k)))
+		return false;
+	cpu = xe_task_cpu(vmm);
+	switch ((enum kvm_state)t->kvm) {
+	case K_IDLE:
+		return !v->fpu_loaded;
+	case K_RUN:
+		return !v->fpu_loaded && cpu >= 0 && x->m->k.cpu[cpu].user_mode;
+	case K_LOADED:
+		return v->fpu_loaded && !v->in_guest && cpu >= 0 && !xe_cpu_busy(x->m, (unsigned)cpu);
+	case K_GUEST:
+		return v->in_guest && cpu >= 0;
+	case K_NEW:
+	case K_ANY:
+		break;
+	}
 	return true;
 }
 
@@ -315,9 +445,11 @@ bool xe_feat_legal(const struct xe_exec *x, const struct xe_op *op)
 		if (!a || a->kind != SIM_USER || a->state == SIM_T_EXITED)
 			return false;
 		cpu = xe_task_cpu(a);
-		if (t->who == W_RUN && (cpu < 0 || xe_cpu_busy(x->m, (unsigned)cpu)))
+		if (t->who == W_RUN && (cpu < 0 || !x->m->k.cpu[cpu].user_mode))
 			return false;
 		if (t->who == W_PTRACE && cpu >= 0 && xe_cpu_busy(x->m, (unsigned)cpu))
+			return false;
+		if (t->who == W_STOPPED && cpu >= 0)
 			return false;
 	}
 	if (t->two) {
@@ -327,7 +459,48 @@ bool xe_feat_legal(const struct xe_exec *x, const struct xe_op *op)
 	}
 	if (t->aux == A_REG && op->aux >= x->regs->n)
 		return false;
+	if (t->aux == A_GREG && (op->aux >> 2) >= x->regs->n)
+		return false;
+	if (t->kvm && !kvm_ok(x, op, t))
+		return false;
 	return true;
+}
+
+/* The kernel's answer to a P_* call, from its records (cet.c
+ * xk_shstk_prctl, uintr.c): 0 or an errno name. */
+static const char *predict(const struct xe_exec *x, const struct xe_op *op)
+{
+	const struct tmpl *t = &tmpls[op->reg];
+	const struct sim_task *st = xe_task(x, op->task);
+	const struct xk_task *kt = st ? st->k : NULL;
+	const struct xk_special *sp = kt ? kt->special : NULL;
+	uint64_t feat = kt ? xk_shstk_features(kt) : 0, locked = sp ? sp->shstk_locked : 0;
+
+	if (!kt)
+		return NULL;
+	switch ((enum pred)t->pred) {
+	case P_SHSTK:
+		return (locked & XK_ARCH_SHSTK_SHSTK) ? "EPERM" : NULL;
+	case P_WRSS:
+		return (locked & XK_ARCH_SHSTK_WRSS) || !(feat & XK_ARCH_SHSTK_SHSTK) ? "EPERM" : NULL;
+	case P_UREG:
+		return xk_uintr_of(kt) ? "EBUSY" : NULL;
+	case P_UUNREG:
+		return xk_uintr_of(kt) ? NULL : "EINVAL";
+	case P_NONE:
+		break;
+	}
+	return NULL;
+}
+
+static const char *const pred_names[] = { "", "EPERM", "EBUSY", "EINVAL" };
+
+static uint16_t pred_code(const char *e)
+{
+	for (unsigned i = 1; i < sizeof(pred_names) / sizeof(pred_names[0]); i++)
+		if (e && !strcmp(e, pred_names[i]))
+			return (uint16_t)(0x8000 | i << 8);
+	return 0;
 }
 
 /* ---- Text ---- */
@@ -368,8 +541,15 @@ int xe_feat_format(const struct xe_exec *x, const struct xe_config *c, const str
 		case 'W':
 			snprintf(tmp, sizeof(tmp), "%x", op->val);
 			break;
+		case 'G':
+			snprintf(tmp, sizeof(tmp), "g%u", op->aux & 3u);
+			break;
 		case 'A':
-			if (t->aux == A_REG)
+			if (t->aux == A_GREG)
+				snprintf(tmp, sizeof(tmp), "%s",
+					 c->regs && (op->aux >> 2) < c->regs->n ?
+					 c->regs->r[op->aux >> 2].name : "xmm0");
+			else if (t->aux == A_REG)
 				snprintf(tmp, sizeof(tmp), "%s",
 					 c->regs && op->aux < c->regs->n ? c->regs->r[op->aux].name : "xmm0");
 			else if (t->aux == A_SMALL && strstr(t->fmt, "top-"))
@@ -387,6 +567,11 @@ int xe_feat_format(const struct xe_exec *x, const struct xe_config *c, const str
 			pos = len - 1;
 	}
 	buf[pos] = '\0';
+	/* The predicted refusal is part of the statement (decided when the
+	 * operation is generated, kept in op->aux's high bits). */
+	if (t->pred && (op->aux & 0x8000) && pos + 16 < len)
+		pos += (size_t)snprintf(buf + pos, len - pos, " fails %s",
+					pred_names[(op->aux >> 8) & 0x7F]);
 	(void)x;
 	return (int)pos;
 }
@@ -481,17 +666,20 @@ static uint64_t fingerprint(const struct sim_machine *m)
 	return h;
 }
 
-int xe_feat_exec(struct xe_exec *x, const struct xe_op *op)
+/* Parse text in a symbol table of just a and b (either may be NULL) and
+ * run it with them bound, as the scenario runner would run the line. The
+ * invariants' before-hook runs between parse and exec, as in run.c. fp
+ * (may be NULL) receives the fingerprint before the exec. verb: the verb
+ * to use, or NULL to look it up. */
+static int run_line(struct sim_machine *m, const char *text, struct sim_task *a,
+		    struct sim_task *b, const struct sim_verb *v, uint64_t *fp)
 {
-	struct sim_machine *m = x->m;
 	struct mini *mi = malloc(sizeof(*mi));
 	struct sim_stmt s;
-	const struct sim_verb *v;
-	struct sim_task **save_b, *a, *b;
+	struct sim_task **save_b;
 	struct sim_process **save_p;
 	unsigned save_nb, save_np;
-	uint64_t before;
-	int rc;
+	int rc = SIM_ERROR;
 
 	if (!mi)
 		return sim_error(m, "out of memory");
@@ -501,29 +689,27 @@ int xe_feat_exec(struct xe_exec *x, const struct xe_op *op)
 	mi->p.line = 1;
 	mi->p.sc = &mi->sc;
 	mi->p.have_machine = true;
-	mi->p.model = (struct xs_model *)&x->cfg->model;
+	mi->p.model = (struct xs_model *)m->model;
 	mi->p.ncpus = m->ncpus;
 	mi->p.tasks = mi->sym;
 	mi->p.cap_tasks = 2;
 	mi->p.procs = mi->procs;
 	mi->p.cap_procs = 2;
-	mi->sc.model = x->cfg->model;
+	mi->sc.model = *m->model;
 	mi->sc.ncpus = m->ncpus;
 	mi->sc.policy = m->k.policy;
-	a = xe_task(x, op->task);
-	b = xe_task(x, op->task2);
 	if (a)
 		add_sym(mi, a);
 	if (b)
 		add_sym(mi, b);
-	xe_feat_format(x, x->cfg, op, mi->words, sizeof(mi->words));
-	s.text = strdup(mi->words);
+	snprintf(mi->words, sizeof(mi->words), "%s", text);
+	s.text = strdup(text);
 	s.line = 1;
 	s.argc = split(mi->words, s.argv);
-	rc = SIM_ERROR;
 	if (!s.argc || !s.text)
 		goto out;
-	v = sim_verb_find(SIM_VERB_STMT, s.argv[0]);
+	if (!v)
+		v = sim_verb_find(SIM_VERB_STMT, s.argv[0]);
 	if (!v && s.argc > 1)
 		v = sim_verb_find(SIM_VERB_TASK, s.argv[1]);
 	if (!v) {
@@ -544,31 +730,62 @@ int xe_feat_exec(struct xe_exec *x, const struct xe_op *op)
 	m->nbysym = mi->p.ntasks;
 	m->procsym = mi->proc;
 	m->nprocsym = mi->p.nprocs;
-	if (a)
-		x->dirty |= xe_task_cpu(a) >= 0 ? 1ULL << xe_task_cpu(a) : 0;
-	if (b)
-		x->dirty |= xe_task_cpu(b) >= 0 ? 1ULL << xe_task_cpu(b) : 0;
-	before = fingerprint(m);
-	rc = v->exec(m, &s);
+	if (fp)
+		*fp = fingerprint(m);
+	if (m->inv_mask)
+		sim_inv_before(m, &s);
+	rc = s.verb->exec(m, &s);
 	m->bysym = save_b;
 	m->nbysym = save_nb;
 	m->procsym = save_p;
 	m->nprocsym = save_np;
-	if (a && xe_task_cpu(a) >= 0)
-		x->dirty |= 1ULL << xe_task_cpu(a);
-	if (b && xe_task_cpu(b) >= 0)
-		x->dirty |= 1ULL << xe_task_cpu(b);
-	/* Feature statements can move tasks and touch any CPU (a signal
-	 * switches a tracee out, senduipi notifies another CPU): check all. */
-	x->dirty = ~0ULL;
-	if (rc == SIM_ERROR && fingerprint(m) == before)
-		rc = XE_SKIP;
-	if (rc == SIM_OK && !strncmp(tmpls[op->reg].fmt, "alloc-fail", 10))
-		x->alloc_armed = !strstr(tmpls[op->reg].fmt, "off");
 out:
 	free(s.text);
 	free(s.a.val);
 	free(s.a.ext);
 	free(mi);
+	return rc;
+}
+
+int sim_line_query(struct sim_machine *m, const char *text, struct sim_task *a)
+{
+	char fail[SIM_MSG_MAX], note[sizeof(m->note)];
+	const char *check = m->fail_check;
+	uint64_t mask = m->inv_mask;
+	int rc;
+
+	memcpy(fail, m->fail, sizeof(fail));
+	memcpy(note, m->note, sizeof(note));
+	m->inv_mask = 0; /* no before-hook for a query */
+	rc = run_line(m, text, a, NULL, NULL, NULL);
+	m->inv_mask = mask;
+	memcpy(m->fail, fail, sizeof(fail));
+	memcpy(m->note, note, sizeof(note));
+	m->fail_check = check;
+	return rc;
+}
+
+int xe_feat_exec(struct xe_exec *x, const struct xe_op *op)
+{
+	struct sim_machine *m = x->m;
+	struct sim_task *a = xe_task(x, op->task), *b = xe_task(x, op->task2);
+	char text[512];
+	uint64_t before = 0;
+	int rc;
+
+	pthread_once(&verbs_once, find_verbs);
+	if (op->reg >= NTMPL || !tverb[op->reg])
+		return sim_error(m, "explore: no verb for feature operation %u", op->reg);
+	xe_feat_format(x, x->cfg, op, text, sizeof(text));
+	rc = run_line(m, text, a, b, tverb[op->reg], &before);
+	/* Feature statements can move tasks and touch any CPU (a signal
+	 * switches a tracee out, senduipi notifies another CPU): check all. */
+	x->dirty = ~0ULL;
+	if (rc == SIM_ERROR && fingerprint(m) == before)
+		rc = XE_SKIP;
+	if (rc == SIM_OK && is_alloc[op->reg])
+		x->alloc_armed = !is_alloc_off[op->reg];
+	if (rc == SIM_OK && tmpls[op->reg].kvm == K_NEW)
+		x->guest_task[op->aux & 3u] = op->task;
 	return rc;
 }

@@ -34,6 +34,9 @@ struct xe_exec {
 	uint16_t gen_base[32];                    /* generator weights that never change */
 	bool gen_ready;
 	bool alloc_armed;                         /* inside alloc-fail always ... off */
+	uint16_t feat_w[80];                      /* feature template weights (per program) */
+	uint16_t guest_task[4];                   /* vCPU gN -> its VMM task's name */
+	bool feat_ready;
 	uint64_t dirty;                           /* CPUs the last step touched */
 	uint64_t check_comps;                     /* components it may have changed */
 	bool fast;                                /* untagged: own checks, narrowed */

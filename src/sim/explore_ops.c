@@ -139,6 +139,8 @@ int xe_exec_start(struct xe_exec *x, const struct xe_config *c, const struct xe_
 	x->nlive = 0;
 	x->gen_ready = false;
 	x->alloc_armed = false;
+	x->feat_ready = false;
+	memset(x->guest_task, 0, sizeof(x->guest_task));
 	x->dirty = ~0ULL;
 	sim_trace_init(&x->tr, NULL, SIM_TR_STEP);
 	x->tr.disabled = true; /* no formatting at all; the kernel's trace hook stays off */
@@ -192,12 +194,14 @@ static unsigned irq_depth(const struct sim_machine *m, unsigned cpu)
 	return m->k.cpu[cpu].irq_depth + m->k.cpu[cpu].nmi_depth;
 }
 
-/* A user task running on a CPU that can return to user mode. */
+/* A user task running on a CPU that can return to user mode (not inside
+ * KVM_RUN, where the guest fpstate is installed until the ioctl returns). */
 static bool user_ready(const struct xe_exec *x, const struct sim_task *t)
 {
 	int cpu = xe_task_cpu(t);
 
-	return t && t->kind == SIM_USER && cpu >= 0 && !xe_cpu_busy(x->m, (unsigned)cpu);
+	return t && t->kind == SIM_USER && cpu >= 0 && !xe_cpu_busy(x->m, (unsigned)cpu) &&
+	       !t->k->fpu.fpstate->in_use;
 }
 
 static bool kfpu_usable(const struct sim_machine *m, unsigned cpu)
@@ -249,7 +253,8 @@ bool xe_op_legal(const struct xe_exec *x, const struct xe_op *op)
 		const struct sim_task *cur = sim_cpu_current(m, cpu);
 
 		return !m->k.cpu[cpu].user_mode && cur && cur->kind == SIM_USER &&
-		       cur->state != SIM_T_EXITED && !xe_cpu_busy(m, cpu);
+		       cur->state != SIM_T_EXITED && !xe_cpu_busy(m, cpu) &&
+		       !cur->k->fpu.fpstate->in_use;
 	}
 	case XE_ENTER:
 		return m->k.cpu[cpu].user_mode;
@@ -548,24 +553,9 @@ int xe_op_exec(struct xe_exec *x, const struct xe_op *op)
 	return sim_error(m, "unknown operation %u", op->kind);
 }
 
-/* The shadow check of sim_check() (shadow.c) for one CPU, over comps. */
 static int check_cpu(struct sim_machine *m, unsigned cpu, uint64_t comps)
 {
-	const struct xk_cpu *c = &m->k.cpu[cpu];
-	struct sim_task *t = c->current ? c->current->sim : NULL;
-	uint64_t mask;
-
-	if (!t || t->kind != SIM_USER || t->state == SIM_T_EXITED)
-		return SIM_OK;
-	if (!c->user_mode && (t->k->need_load || !c->kernel_fpu_allowed))
-		return SIM_OK;
-	if (xs_cr0_ts(c->hw))
-		return SIM_OK;
-	mask = m->shadow_mask & xs_xcr0(c->hw) & ~xs_xfd(c->hw) & comps;
-	if (mask && sim_check_comps(m, cpu, t, mask))
-		return SIM_FAIL;
-	m->checks++;
-	return SIM_OK;
+	return sim_check_cpu(m, cpu, comps);
 }
 
 /* After a step. Tagged runs (replays, counterexamples) do exactly what

@@ -165,8 +165,9 @@ void xe_report_json(const struct xe_config *c, const struct xe_report *r, FILE *
 	fprintf(f, ",\"steps\":%llu,\"programs\":%llu,\"checks\":%llu,\"states\":%llu,\"depth\":%u",
 		(unsigned long long)r->steps, (unsigned long long)r->programs,
 		(unsigned long long)r->checks, (unsigned long long)r->states, r->depth);
-	fprintf(f, ",\"elapsed\":%.3f,\"steps_per_s\":%.0f,\"internal_errors\":%llu",
-		r->elapsed, r->elapsed > 0 ? (double)r->steps / r->elapsed : 0.0,
+	fprintf(f, ",\"elapsed\":%.3f,\"cpu_seconds\":%.3f,\"steps_per_s\":%.0f,"
+		"\"internal_errors\":%llu", r->elapsed, r->cpu_seconds,
+		r->elapsed > 0 ? (double)r->steps / r->elapsed : 0.0,
 		(unsigned long long)r->internal_errors);
 	if (!r->failed) {
 		fprintf(f, ",\"violation\":null}\n");

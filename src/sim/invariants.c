@@ -43,6 +43,8 @@
 
 #include "sim/sim_internal.h"
 #include "xstate/explore.h"
+#include "xstate/kernel_abi.h"
+#include "xstate/kernel_kvm.h"
 #include "xstate/kernel_special.h"
 
 static const struct {
@@ -177,10 +179,21 @@ struct inv_task {
 	uint64_t xfeatures, user_xfeatures;
 	uint32_t size, user_size;
 	uint32_t max_size;             /* largest active buffer since exec */
+	const struct xk_fpstate *prealloc; /* a pre-allocated buffer it must keep */
+	uint64_t perm;                 /* group permission last seen (grow-only) */
+	const struct xk_task *leader;  /* ... of this group leader */
 };
+
+/* A user-input write the next check looks at (sim_inv_before). */
+enum pend_kind { PEND_NONE = 0, PEND_PTRACE, PEND_KVM };
 
 struct sim_inv_state {
 	uint64_t warnings;      /* k->stats.warnings already reported */
+	enum pend_kind pend;
+	struct sim_task *pend_task;  /* the tracee */
+	char pend_query[96];         /* the expectation that holds if the write was accepted */
+	char pend_what[96];
+	uint64_t pend_hash;          /* its state before */
 	bool suspect;
 	struct xs_cpu *init;    /* a CPU in the initial state (shadow configuration) */
 	struct inv_task *t;
@@ -385,6 +398,10 @@ static int check_ownership_cpu(struct sim_machine *m, unsigned cpu)
 		return SIM_OK;
 	if (cur == own && !own->need_load && c->kernel_fpu_allowed && !xs_cr0_ts(c->hw))
 		return SIM_OK;
+	/* A vCPU task with its guest fpstate installed: the registers are the
+	 * guest's, which the KVM check compares with the guest's shadow. */
+	if (own->fpu.fpstate->is_guest)
+		return SIM_OK;
 	mask = m->shadow_mask & xs_xcr0(c->hw) & ~own->fpu.fpstate->xfd;
 	while (mask) {
 		unsigned comp = (unsigned)__builtin_ctzll(mask);
@@ -418,21 +435,15 @@ static int check_ownership_cpu(struct sim_machine *m, unsigned cpu)
 
 /* A task's TIF_NEED_FPU_LOAD clear means its registers are live on the
  * CPU it is current on (invariant 3). */
-static int check_ownership_tasks(struct sim_machine *m)
+static int check_ownership_task(struct sim_machine *m, const struct xk_task *t)
 {
-	for (const struct xk_task *t = m->k.tasks; t; t = t->all_next) {
-		if (t->flags & (XK_TF_KTHREAD | XK_TF_USER_WORKER | XK_TF_EXITING | XK_TF_DEAD))
-			continue;
-		if (t->need_load)
-			continue;
-		if (t->on_cpu < 0)
-			return sim_fail(m, "ownership", "ownership: %s is not running but "
-					"TIF_NEED_FPU_LOAD is clear (its registers are gone)", tname(t));
-		if (m->k.cpu[t->on_cpu].owner != &t->fpu || t->fpu.last_cpu != t->on_cpu)
-			return sim_fail(m, "ownership", "ownership: %s has TIF_NEED_FPU_LOAD clear on "
-					"cpu%d but owner is %s and last_cpu %d", tname(t), t->on_cpu,
-					tname(xk_fpu_task(m->k.cpu[t->on_cpu].owner)), t->fpu.last_cpu);
-	}
+	if (t->on_cpu < 0)
+		return sim_fail(m, "ownership", "ownership: %s is not running but "
+				"TIF_NEED_FPU_LOAD is clear (its registers are gone)", tname(t));
+	if (m->k.cpu[t->on_cpu].owner != &t->fpu || t->fpu.last_cpu != t->on_cpu)
+		return sim_fail(m, "ownership", "ownership: %s has TIF_NEED_FPU_LOAD clear on "
+				"cpu%d but owner is %s and last_cpu %d", tname(t), t->on_cpu,
+				tname(xk_fpu_task(m->k.cpu[t->on_cpu].owner)), t->fpu.last_cpu);
 	return SIM_OK;
 }
 
@@ -494,8 +505,33 @@ static int check_buffer_task(struct sim_machine *m, const struct xk_task *t)
 		return sim_fail(m, "buffer", "buffer: %s's buffer has XSTATE_BV %#llx outside its "
 				"xfeatures %#llx (XRSTORS would #GP)", tname(t),
 				(unsigned long long)bv, (unsigned long long)fps->xfeatures);
+	/* Reserved header bytes 16-63 (invariants 8, 10): XRSTORS #GPs. */
+	for (unsigned b = XS_HDR_OFFSET + 16; b < XS_HDR_OFFSET + XS_HDR_SIZE; b += 8) {
+		uint64_t w;
+
+		memcpy(&w, fps->regs + b, 8);
+		if (w)
+			return sim_fail(m, "buffer", "buffer: %s's buffer has reserved header bytes "
+					"%u-%u = %#llx (XRSTORS would #GP)", tname(t),
+					b - XS_HDR_OFFSET, b - XS_HDR_OFFSET + 7,
+					(unsigned long long)w);
+	}
 	if (!st || !(it = inv_task(m, st)))
 		return SIM_OK;
+	/* A pre-allocated buffer is the task's until exec (seed 004: never
+	 * harvested, so a later first use cannot fail). */
+	if (fps->is_prealloc)
+		it->prealloc = fps;
+	else if (it->prealloc) {
+		const struct xk_perm *gp = xk_group_perm((struct xk_task *)t);
+
+		if (gp && gp->state_perm == k->kcfg.default_features)
+			it->prealloc = NULL; /* exec reset the permissions */
+		else
+			return sim_fail(m, "buffer", "buffer: %s's pre-allocated buffer was taken "
+					"away (now %u bytes, %s)", tname(t), fps->size,
+					fps == t->fpu.default_fpstate ? "the default one" : "another");
+	}
 	if (it->fps != fps || it->xfeatures != fps->xfeatures || it->size != fps->size ||
 	    it->user_xfeatures != fps->user_xfeatures || it->user_size != fps->user_size) {
 		uint32_t need = xk_calc_size(k, fps->xfeatures, k->compacted);
@@ -530,32 +566,6 @@ static int check_buffer_task(struct sim_machine *m, const struct xk_task *t)
 	return SIM_OK;
 }
 
-/* ---- memory ---- */
-
-static int check_memory(struct sim_machine *m)
-{
-	uint64_t sum = 0;
-	unsigned live = 0;
-
-	for (const struct xk_task *t = m->k.tasks; t; t = t->all_next) {
-		sum += t->xstate_bytes;
-		if (!(t->flags & XK_TF_DEAD))
-			live++;
-		if (!(t->flags & XK_TF_DEAD) && (!t->fpu.fpstate || !t->fpu.default_fpstate))
-			return sim_fail(m, "memory", "memory: live task %s has lost its buffer",
-					tname(t));
-	}
-	if (sum != m->k.mem.bytes)
-		return sim_fail(m, "memory", "memory: the kernel counts %llu bytes of xstate buffers, "
-				"the tasks hold %llu", (unsigned long long)m->k.mem.bytes,
-				(unsigned long long)sum);
-	if (!live && m->k.mem.bytes)
-		return sim_fail(m, "memory", "memory: no task is left but %llu bytes of xstate "
-				"buffers are still allocated (a leak)",
-				(unsigned long long)m->k.mem.bytes);
-	return SIM_OK;
-}
-
 /* ---- pkru ---- */
 
 static uint32_t pkru_of(const struct xs_cpu *c)
@@ -580,8 +590,10 @@ static int check_pkru_cpu(struct sim_machine *m, unsigned cpu)
 
 	if (!xk_pkru_enabled(&m->k) || !xs_cr4_pke(c->hw))
 		return SIM_OK;
-	/* Kernel threads and idle access no user memory: not checked. */
-	if (!t || t->kind != SIM_USER || t->state == SIM_T_EXITED || !t->shadow)
+	/* Kernel threads and idle access no user memory: not checked; a guest
+	 * runs with its own PKRU (KVM's). */
+	if (!t || t->kind != SIM_USER || t->state == SIM_T_EXITED || !t->shadow ||
+	    xk_kvm_in_guest(&m->k, cpu))
 		return SIM_OK;
 	hw = pkru_of(c->hw);
 	want = pkru_of(t->shadow);
@@ -628,6 +640,280 @@ static int check_uintr_cpu(struct sim_machine *m, unsigned cpu)
 	return SIM_OK;
 }
 
+/* ---- supervisor ---- */
+
+/* The task's value of supervisor component comp: the registers when they
+ * are its live state, else its buffer (the initial state, all zero, when
+ * XSTATE_BV says so). NULL if the model has no such component. */
+static const uint8_t *sup_state(struct sim_machine *m, const struct xk_task *t, unsigned comp,
+				uint8_t *zero)
+{
+	const struct xk_fpstate *fps = t->fpu.fpstate;
+	uint32_t off;
+
+	/* Inside KVM_RUN the guest fpstate is installed: the task's own state
+	 * waits in task_fpstate, the registers are the guest's. */
+	if (fps->is_guest) {
+		if (!(fps = t->fpu.task_fpstate))
+			return NULL;
+	} else if (t->on_cpu >= 0 && !t->need_load && m->k.cpu[t->on_cpu].kernel_fpu_allowed) {
+		return xs_comp_regs(m->k.cpu[t->on_cpu].hw, comp);
+	}
+	if (!(fps->xfeatures & XS_BIT(comp)) || !(xk_fpstate_xstate_bv(fps) & XS_BIT(comp)))
+		return zero;
+	off = xk_comp_offset(&m->k, fps, comp);
+	return off ? fps->regs + off : zero;
+}
+
+/* Supervisor state is the kernel's: it may hold only what the kernel's own
+ * records say (linux-design.md invariants 12, 20). User-controlled images
+ * (frames, ptrace, KVM buffers) can never put anything else there:
+ *   PASID   never assigned by this kernel: always init;
+ *   CET_U   shadow stack off: U_CET = 0, PL3_SSP = 0; on: SHSTK_EN set,
+ *           WRSS_EN exactly when WRSS is enabled, and PL3_SSP an 8-byte
+ *           aligned user address. */
+static int check_supervisor_task(struct sim_machine *m, const struct xk_task *t)
+{
+	const struct xk_kernel *k = &m->k;
+	uint8_t zero[64] = { 0 };
+	const uint8_t *r;
+	uint64_t v, ucet, ssp, feat;
+
+	if ((k->xss & XS_BIT(XS_C_PASID)) && (r = sup_state(m, t, XS_C_PASID, zero))) {
+		memcpy(&v, r, 8);
+		if (v)
+			return sim_fail(m, "supervisor", "supervisor: %s's PASID is %#llx, but this "
+					"kernel never assigned one", tname(t), (unsigned long long)v);
+	}
+	if (!(k->xss & XS_BIT(XS_C_CET_U)) || !(r = sup_state(m, t, XS_C_CET_U, zero)))
+		return SIM_OK;
+	memcpy(&ucet, r, 8);
+	memcpy(&ssp, r + 8, 8);
+	feat = xk_shstk_features(t);
+	if (!(feat & XK_ARCH_SHSTK_SHSTK)) {
+		if (ucet || ssp)
+			return sim_fail(m, "supervisor", "supervisor: %s has no shadow stack, but its "
+					"CET state is U_CET %#llx PL3_SSP %#llx", tname(t),
+					(unsigned long long)ucet, (unsigned long long)ssp);
+		return SIM_OK;
+	}
+	if (!(ucet & XK_CET_SHSTK_EN) || !!(ucet & XK_CET_WRSS_EN) != !!(feat & XK_ARCH_SHSTK_WRSS))
+		return sim_fail(m, "supervisor", "supervisor: %s's U_CET is %#llx, its shadow-stack "
+				"features %#llx", tname(t), (unsigned long long)ucet,
+				(unsigned long long)feat);
+	/* CALL/RET move PL3_SSP by 8 and the model has no shadow-stack memory
+	 * (no #CP), so user code can take it past either end; what it cannot
+	 * do is misalign it or leave user space (the bounds NT_X86_SHSTK
+	 * enforces on a tracer's value). */
+	if ((ssp & 7) || ssp >= XK_TASK_SIZE_MAX)
+		return sim_fail(m, "supervisor", "supervisor: %s's PL3_SSP is %#llx (unaligned or "
+				"not a user address): no kernel path writes that", tname(t),
+				(unsigned long long)ssp);
+	return SIM_OK;
+}
+
+/* ---- perm ---- */
+
+/* Permissions (invariant 14): the group leader's record counts, includes
+ * the default features, only grows until exec, and its sizes are the
+ * features' sizes; a task's buffer never has room for a feature its group
+ * is not permitted (first use allocates only what is permitted). */
+static int check_perm_task(struct sim_machine *m, const struct xk_task *t)
+{
+	const struct xk_kernel *k = &m->k;
+	const struct xk_perm *p = xk_group_perm((struct xk_task *)t);
+	const struct sim_task *st = t->sim;
+	const struct xk_fpstate *fps = t->fpu.fpstate;
+	struct inv_task *it;
+	uint64_t perm;
+
+	if (!p || !t->proc || !t->proc->leader)
+		return SIM_OK;
+	perm = p->state_perm & ~XK_GUEST_PERM_LOCKED;
+	if ((perm & k->kcfg.default_features) != k->kcfg.default_features)
+		return sim_fail(m, "perm", "perm: %s's group permits %#llx, without the default "
+				"features %#llx", tname(t), (unsigned long long)perm,
+				(unsigned long long)k->kcfg.default_features);
+	if (fps && !fps->is_guest && (fps->xfeatures & k->tax.user_dynamic & ~perm))
+		return sim_fail(m, "perm", "perm: %s's buffer has room for %#llx, its group is "
+				"permitted only %#llx", tname(t), (unsigned long long)fps->xfeatures,
+				(unsigned long long)perm);
+	if (!st || !(it = inv_task(m, st)))
+		return SIM_OK;
+	if (it->leader == t->proc->leader && it->perm && (it->perm & ~perm) &&
+	    perm != k->kcfg.default_features)
+		return sim_fail(m, "perm", "perm: %s's group permission shrank from %#llx to %#llx "
+				"without an exec (a grant must OR, never overwrite)", tname(t),
+				(unsigned long long)it->perm, (unsigned long long)perm);
+	if (it->perm != perm || it->leader != t->proc->leader) {
+		uint32_t ksz = xk_calc_size(k, perm & k->kcfg.max_features, k->compacted);
+
+		if (p->state_size < ksz)
+			return sim_fail(m, "perm", "perm: %s's group permission %#llx has state size "
+					"%u, its features need %u", tname(t), (unsigned long long)perm,
+					p->state_size, ksz);
+		it->perm = perm;
+		it->leader = t->proc->leader;
+	}
+	return SIM_OK;
+}
+
+/* ---- rejected ---- */
+
+static uint64_t hmix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
+	return h * 0xFF51AFD7ED558CCDULL;
+}
+
+static uint64_t hbytes(uint64_t h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		h = hmix(h, w);
+	}
+	return h;
+}
+
+/* Everything of a stopped task a regset write may change. */
+static uint64_t task_state_hash(const struct xk_task *t)
+{
+	const struct xk_fpstate *f = t->fpu.fpstate;
+	const struct xk_perm *p = xk_group_perm((struct xk_task *)t);
+	uint64_t h = 0x7A3B;
+
+	h = hmix(h, (uintptr_t)f);
+	h = hmix(h, t->need_load ^ ((uint64_t)(uint32_t)t->fpu.last_cpu << 32));
+	h = hmix(h, t->thread.pkru);
+	h = hmix(h, p ? p->state_perm : 0);
+	if (f) {
+		h = hmix(h, f->xfeatures ^ f->user_xfeatures ^ f->xfd ^ f->size);
+		h = hbytes(h, f->regs, f->size);
+	}
+	return h;
+}
+
+/* Every vCPU's guest state (a KVM_SET_XSAVE2 names its vCPU by a name only
+ * the KVM verbs know; a refused one must leave all of them alone). */
+static uint64_t vcpu_state_hash(const struct sim_machine *m)
+{
+	uint64_t h = 0x51ED;
+
+	for (const struct xk_task *t = m->k.tasks; t; t = t->all_next) {
+		const struct xk_vcpu *v = t->vcpu;
+
+		if (!v || !v->gfpu.fpstate)
+			continue;
+		h = hmix(h, v->pkru ^ v->gfpu.xfd_err ^ v->xcr0);
+		h = hbytes(h, v->gfpu.fpstate->regs, v->gfpu.fpstate->size);
+	}
+	return h;
+}
+
+/* Before a user-controlled write that can be refused: the state it must
+ * leave unchanged if it is. ptrace SETREGSET on a stopped tracee (one that
+ * is running is first switched out by the verb, which saves it: nothing to
+ * compare with), KVM_SET_XSAVE2. A refused sigreturn is the shadow check's:
+ * Linux resets the state (sigreturn-fail=init), and with keep the shadow
+ * stays as it was. */
+void sim_inv_before(struct sim_machine *m, const struct sim_stmt *s)
+{
+	struct sim_inv_state *st = m->inv;
+
+	if (!st || !(m->inv_mask & SIM_INV_BIT(SIM_INV_REJECTED)) || !s || !s->verb)
+		return;
+	st->pend = PEND_NONE;
+	if (!strcmp(s->verb->name, "ptrace") && s->argc >= 3 && !strcmp(s->argv[2], "set")) {
+		struct sim_task *t = sim_stmt_task(m, s, 0);
+
+		if (!t || t->state == SIM_T_EXITED || !t->k || t->k->on_cpu >= 0)
+			return;
+		st->pend = PEND_PTRACE;
+		st->pend_task = t;
+		st->pend_hash = task_state_hash(t->k);
+		snprintf(st->pend_query, sizeof(st->pend_query), "expect errno %s == 0", t->name);
+		snprintf(st->pend_what, sizeof(st->pend_what), "%s's state", t->name);
+	} else if (!strcmp(s->verb->name, "kvm") && s->argc >= 3 &&
+		   !strcmp(s->argv[2], "set-xsave")) {
+		st->pend = PEND_KVM;
+		st->pend_task = NULL;
+		st->pend_hash = vcpu_state_hash(m);
+		snprintf(st->pend_query, sizeof(st->pend_query), "expect kvm %.40s errno == 0",
+			 s->argv[1]);
+		snprintf(st->pend_what, sizeof(st->pend_what), "the guest state");
+	}
+}
+
+static int check_rejected(struct sim_machine *m)
+{
+	struct sim_inv_state *st = m->inv;
+	enum pend_kind k = st->pend;
+	uint64_t now;
+
+	st->pend = PEND_NONE;
+	if (k == PEND_NONE)
+		return SIM_OK;
+	if (k == PEND_PTRACE) {
+		struct sim_task *t = st->pend_task;
+
+		if (t->state == SIM_T_EXITED || !t->k || t->k->on_cpu >= 0)
+			return SIM_OK;
+		now = task_state_hash(t->k);
+	} else {
+		now = vcpu_state_hash(m);
+	}
+	if (now == st->pend_hash || sim_line_query(m, st->pend_query, st->pend_task) == SIM_OK)
+		return SIM_OK; /* unchanged, or accepted */
+	return sim_fail(m, "rejected", "rejected: the kernel refused the write but %s changed",
+			st->pend_what);
+}
+
+/* The per-task checks in one walk of the task list. */
+static int check_tasks(struct sim_machine *m, uint64_t mask)
+{
+	uint64_t sum = 0;
+	unsigned live = 0;
+	int rc;
+
+	for (const struct xk_task *t = m->k.tasks; t; t = t->all_next) {
+		unsigned fl = t->flags;
+
+		sum += t->xstate_bytes;
+		if (fl & XK_TF_DEAD)
+			continue;
+		live++;
+		if ((mask & SIM_INV_BIT(SIM_INV_MEMORY)) &&
+		    (!t->fpu.fpstate || !t->fpu.default_fpstate))
+			return sim_fail(m, "memory", "memory: live task %s has lost its buffer",
+					tname(t));
+		if (fl & (XK_TF_KTHREAD | XK_TF_USER_WORKER))
+			continue;
+		if ((mask & SIM_INV_BIT(SIM_INV_OWNERSHIP)) && !t->need_load &&
+		    !(fl & XK_TF_EXITING) && (rc = check_ownership_task(m, t)))
+			return rc;
+		if ((mask & SIM_INV_BIT(SIM_INV_BUFFER)) && (rc = check_buffer_task(m, t)))
+			return rc;
+		if ((mask & SIM_INV_BIT(SIM_INV_SUPERVISOR)) && t->fpu.fpstate &&
+		    (rc = check_supervisor_task(m, t)))
+			return rc;
+		if ((mask & SIM_INV_BIT(SIM_INV_PERM)) && (rc = check_perm_task(m, t)))
+			return rc;
+	}
+	if (!(mask & SIM_INV_BIT(SIM_INV_MEMORY)))
+		return SIM_OK;
+	if (sum != m->k.mem.bytes)
+		return sim_fail(m, "memory", "memory: the kernel counts %llu bytes of xstate buffers, "
+				"the tasks hold %llu", (unsigned long long)m->k.mem.bytes,
+				(unsigned long long)sum);
+	if (!live && m->k.mem.bytes)
+		return sim_fail(m, "memory", "memory: no task is left but %llu bytes of xstate "
+				"buffers are still allocated (a leak)",
+				(unsigned long long)m->k.mem.bytes);
+	return SIM_OK;
+}
+
 /* ---- Driver ---- */
 
 int sim_inv_check(struct sim_machine *m, uint64_t cpus)
@@ -638,6 +924,8 @@ int sim_inv_check(struct sim_machine *m, uint64_t cpus)
 	if (!mask || !m->inv || !m->booted)
 		return SIM_OK;
 	if ((mask & SIM_INV_BIT(SIM_INV_KERNEL)) && (rc = check_kernel(m)))
+		return rc;
+	if ((mask & SIM_INV_BIT(SIM_INV_REJECTED)) && m->inv->pend && (rc = check_rejected(m)))
 		return rc;
 	for (unsigned i = 0; i < m->ncpus; i++) {
 		if (!((cpus >> i) & 1))
@@ -653,15 +941,11 @@ int sim_inv_check(struct sim_machine *m, uint64_t cpus)
 		if ((mask & SIM_INV_BIT(SIM_INV_UINTR)) && (rc = check_uintr_cpu(m, i)))
 			return rc;
 	}
-	if ((mask & SIM_INV_BIT(SIM_INV_OWNERSHIP)) && (rc = check_ownership_tasks(m)))
-		return rc;
-	if (mask & SIM_INV_BIT(SIM_INV_BUFFER))
-		for (const struct xk_task *t = m->k.tasks; t; t = t->all_next)
-			if (!(t->flags & (XK_TF_KTHREAD | XK_TF_DEAD)) &&
-			    (rc = check_buffer_task(m, t)))
-				return rc;
-	if ((mask & SIM_INV_BIT(SIM_INV_MEMORY)) && (rc = check_memory(m)))
-		return rc;
+	if (mask & (SIM_INV_BIT(SIM_INV_OWNERSHIP) | SIM_INV_BIT(SIM_INV_BUFFER) |
+		    SIM_INV_BIT(SIM_INV_MEMORY) | SIM_INV_BIT(SIM_INV_SUPERVISOR) |
+		    SIM_INV_BIT(SIM_INV_PERM)))
+		if ((rc = check_tasks(m, mask)))
+			return rc;
 	m->checks++;
 	return SIM_OK;
 }

@@ -36,6 +36,9 @@ void sim_machine_free(struct sim_machine *m)
 	if (!m)
 		return;
 	sim_abi_free(m); /* user-ABI state (user memory) */
+	/* FS/GS and KVM data first: the kernel's vCPUs point into it. */
+	sim_kvm_free(m);
+	sim_fsgs_free(m);
 	if (m->booted)
 		xk_shutdown(&m->k);
 	for (unsigned i = 0; i < m->ntasks; i++)
@@ -92,8 +95,9 @@ int sim_machine_boot(struct sim_machine *m, const struct xs_model *model, unsign
 
 	/* What the shadow check covers: the user components the kernel
 	 * switches with XSAVE/XRSTOR. PKRU is switched eagerly outside XRSTOR
-	 * (thread.pkru) and joins the check with the PKRU issue, which adds
-	 * XS_BIT(XS_C_PKRU) here. */
+	 * (thread.pkru): the "pkru" invariant (invariants.c) compares it in
+	 * every mode, not this mask (the ownership invariant must not expect
+	 * it to stay with the owner's registers). */
 	m->shadow_mask = m->k.xcr0 & XK_MASK_USER_RESTORE;
 	/* AMD parts without XSaveErPtr save FOP/FIP/FDP as zero unless an x87
 	 * exception is pending (impl.x87_errptr_only_if_es): a save/restore

@@ -25,6 +25,7 @@ int sim_enter_kernel(struct sim_machine *m, unsigned cpu)
 
 	if (rc)
 		return rc;
+	sim_kvm_interrupt(m, cpu); /* a running guest VM-exits first (verbs_kvm.c) */
 	if (!m->k.cpu[cpu].user_mode)
 		return SIM_OK;
 	xk_enter_kernel(&m->k, cpu);
@@ -65,6 +66,7 @@ int sim_switch(struct sim_machine *m, unsigned cpu, struct sim_task *next)
 	if (next) {
 		next->state = SIM_T_RUNNING;
 		next->cpu = cpu;
+		sim_fsgs_switched_in(m, next); /* the policy's FS/GS restore (verbs_fsgs.c) */
 	}
 	return SIM_OK;
 }
@@ -235,6 +237,7 @@ int sim_irq_enter(struct sim_machine *m, unsigned cpu, enum xk_irq_kind kind)
 
 	if (rc)
 		return rc;
+	sim_kvm_interrupt(m, cpu); /* a running guest VM-exits first (verbs_kvm.c) */
 	rc = xk_irq_enter(&m->k, cpu, kind);
 	if (rc)
 		return sim_error(m, "cpu%u: interrupt entry refused (%s)", cpu, sim_errno_name(rc));

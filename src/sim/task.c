@@ -116,6 +116,7 @@ int sim_fork(struct sim_machine *m, struct sim_task *parent, const char *name, b
 	/* fpu_clone(): the parent's live registers, except dynamic features
 	 * (tile data), which a child never inherits. */
 	sim_shadow_copy(m, t, parent, XK_MASK_USER_DYNAMIC);
+	sim_fsgs_forked(m, t, parent); /* FS/GS values the child owns too (verbs_fsgs.c) */
 	sim_trace(m, SIM_TR_EVENT, "        cpu%u  %s %s -> %s (process %s)", cpu,
 		  thread ? "clone" : "fork", parent->name, name, p->name);
 	if (out)
@@ -138,6 +139,7 @@ int sim_exec(struct sim_machine *m, struct sim_task *t)
 		return sim_error(m, "exec %s: the kernel refused (%s)", t->name, sim_errno_name(rc));
 	/* fpu_flush_thread(): every user component init; pkru_flush_thread(). */
 	sim_shadow_init(m, t, m->k.xcr0);
+	sim_fsgs_exec(m, t); /* FS/GS selectors and bases 0 (verbs_fsgs.c) */
 	sim_shadow_set_pkru(m, t, t->k->thread.pkru);
 	sim_trace(m, SIM_TR_EVENT, "        cpu%u  exec %s: registers to be reset to init", cpu,
 		  t->name);

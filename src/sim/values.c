@@ -183,6 +183,8 @@ const char *sim_writer_name(const struct sim_machine *m, unsigned writer, char *
 	case SIM_WRITER_INIT:
 		return "init";
 	}
+	if (sim_kvm_writer_name(m, writer, buf, len)) /* KVM guests (verbs_kvm.c) */
+		return buf;
 	if (writer >= 1 && writer <= m->ntasks)
 		snprintf(buf, len, "%s", m->tasks[writer - 1]->name);
 	else

@@ -103,6 +103,11 @@ static int exec_machine(struct sim_machine *m, const struct sim_stmt *s)
 		  xs_mask_names(m->k.xcr0, xb, sizeof(xb)), xk_insn_name(m->k.save_insn),
 		  xk_insn_name(m->k.restore_insn), m->k.kcfg.default_size,
 		  m->k.compacted ? " (compacted)" : "");
+	if (m->k.lazy_dropped)
+		sim_trace(m, SIM_TR_EVENT,
+			  "        kernel: restore=lazy: %s not enabled (their instructions ignore "
+			  "CR0.TS; Linux eagerfpu=off did the same for MPX)",
+			  xs_mask_names(m->k.lazy_dropped, xb, sizeof(xb)));
 	return SIM_OK;
 }
 

@@ -11,10 +11,10 @@
  * say so in the trace.
  *
  * Grammar (docs/readme/41-special-states.md):
- *   T shstk enable|disable|wrss|nowrss|lock [fails ERRNO]
+ *   T shstk enable|disable|wrss|nowrss|lock [fails ERRNO|any]
  *   T call [N] | T ret [N]                  shadow stack push/pop (8 bytes each)
- *   shstk-regset T set VALUE [fails ERRNO]  NT_X86_SHSTK write by a tracer
- *   T uintr register [HANDLER] | T uintr unregister   [fails ERRNO]
+ *   shstk-regset T set VALUE [fails ERRNO|any]  NT_X86_SHSTK write by a tracer
+ *   T uintr register [HANDLER] | T uintr unregister   [fails ERRNO|any]
  *   T senduipi R [VECTOR]                   SENDUIPI from T's user code to R
  *   T run                                   T runs user code (pending user
  *                                           interrupts are delivered)
@@ -86,12 +86,20 @@ static int parse_errno(struct sim_parser *p, const char *w, int *rc)
 			       "EOPNOTSUPP ENODEV ESRCH EBUSY ENOMEM EFAULT, or ok)", w);
 }
 
-/* Optional "fails ERRNO" at argv[i..i+1]: a.num[2] gets the expected
- * result (0 = success). Returns the index after it, or -1. */
+/* "fails any": whatever the call returns is fine (random generators). */
+#define FAILS_ANY 1
+
+/* Optional "fails ERRNO" / "fails any" at argv[i..i+1]: a.num[2] gets the
+ * expected result (0 = success, FAILS_ANY). Returns the index after it,
+ * or -1. */
 static int parse_fails(struct sim_parser *p, struct sim_stmt *s, int i)
 {
 	int rc = 0;
 
+	if (i + 1 < s->argc && !strcmp(s->argv[i], "fails") && !strcmp(s->argv[i + 1], "any")) {
+		s->a.num[2] = FAILS_ANY;
+		return i + 2;
+	}
 	if (i < s->argc && !strcmp(s->argv[i], "fails")) {
 		if (i + 1 >= s->argc || parse_errno(p, s->argv[i + 1], &rc))
 			return i + 1 >= s->argc ? sim_parse_error(p, "'fails' needs an errno") : -1;
@@ -108,9 +116,9 @@ static int check_rc(struct sim_machine *m, const struct sim_stmt *s, int rc, con
 {
 	int want = (int)(int64_t)s->a.num[2];
 
-	if (rc == want) {
+	if (rc == want || want == FAILS_ANY) {
 		sim_trace(m, SIM_TR_EVENT, "        %s -> %s%s", what, errno_name(rc),
-			  want ? " (as expected)" : "");
+			  want == FAILS_ANY ? "" : want ? " (as expected)" : "");
 		return SIM_OK;
 	}
 	if (!want)
@@ -1228,13 +1236,13 @@ static int exec_x_kstat(struct sim_machine *m, const struct sim_stmt *s)
 }
 
 static const struct sim_verb verbs[] = {
-	{ "shstk", SIM_VERB_TASK, "T shstk enable|disable|wrss|nowrss|lock [fails ERRNO]",
+	{ "shstk", SIM_VERB_TASK, "T shstk enable|disable|wrss|nowrss|lock [fails ERRNO|any]",
 	  parse_shstk, exec_shstk },
 	{ "call", SIM_VERB_TASK, "T call [N]", parse_call, exec_call },
 	{ "ret", SIM_VERB_TASK, "T ret [N]", parse_call, exec_call },
-	{ "shstk-regset", SIM_VERB_STMT, "shstk-regset T set VALUE|top|top-N [fails ERRNO]",
+	{ "shstk-regset", SIM_VERB_STMT, "shstk-regset T set VALUE|top|top-N [fails ERRNO|any]",
 	  parse_shstk_set, exec_shstk_set },
-	{ "uintr", SIM_VERB_TASK, "T uintr register [HANDLER] | T uintr unregister [fails ERRNO]",
+	{ "uintr", SIM_VERB_TASK, "T uintr register [HANDLER] | T uintr unregister [fails ERRNO|any]",
 	  parse_uintr, exec_uintr },
 	{ "senduipi", SIM_VERB_TASK, "T senduipi R [VECTOR]", parse_senduipi, exec_senduipi },
 	{ "run", SIM_VERB_TASK, "T run", parse_run, exec_run },

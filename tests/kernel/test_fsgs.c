@@ -405,6 +405,37 @@ static void test_fork_exec(void)
 	xk_shutdown(&t.k);
 }
 
+/* The user-ABI entry point dispatches the FS/GS codes (do_arch_prctl_64
+ * before do_arch_prctl_common); GET stores the base in user memory. */
+static void test_arch_prctl_dispatch(void)
+{
+	struct kt t;
+	struct xk_task *a;
+	struct xk_umem mm;
+	uint64_t v = 0;
+
+	if (kt_boot(&t, "intel-icelake-sp", 1, ""))
+		return;
+	xk_umem_init(&mm);
+	xk_umem_map(&mm, 0x10000, XK_PAGE_SIZE, "data");
+	a = xk_spawn(&t.k, "a");
+	kt_run(&t, 0, a);
+	xk_enter_kernel(&t.k, 0);
+	tap_eq_u64(xk_arch_prctl(&t.k, a, &mm, XK_ARCH_SET_GS, BASE_A), 0, "arch_prctl(ARCH_SET_GS)");
+	tap_eq_u64(xk_arch_prctl(&t.k, a, &mm, XK_ARCH_GET_GS, 0x10008), 0, "arch_prctl(ARCH_GET_GS)");
+	xk_copy_from_user(&mm, &v, 0x10008, sizeof(v));
+	tap_eq_u64(v, BASE_A, "the base reached user memory");
+	tap_eq_u64(xk_arch_prctl(&t.k, a, &mm, XK_ARCH_GET_FS, 0x90000), -EFAULT,
+		   "ARCH_GET_FS to an unmapped address: -EFAULT");
+	tap_eq_u64(xk_arch_prctl(&t.k, a, &mm, XK_ARCH_SET_FS, XK_TASK_SIZE_MAX), -EPERM,
+		   "ARCH_SET_FS beyond TASK_SIZE_MAX: -EPERM");
+	tap_ok(!strcmp(xk_arch_prctl_name(XK_ARCH_SET_FS), "ARCH_SET_FS"), "named in traces");
+	xk_return_to_user(&t.k, 0);
+	tap_eq_u64(view(&t, 0).gs_base, BASE_A, "user mode runs with it");
+	xk_umem_free(&mm);
+	xk_shutdown(&t.k);
+}
+
 int main(void)
 {
 	tap_plan_lazy();
@@ -430,5 +461,6 @@ int main(void)
 	test_tls_ldt_errors();
 	test_vanished_descriptor();
 	test_fork_exec();
+	test_arch_prctl_dispatch();
 	return tap_done();
 }

@@ -133,6 +133,43 @@ static void lazy(const char *model)
 	xk_shutdown(k);
 }
 
+/* MPX (and AMX, APX) instructions ignore CR0.TS: under the lazy scheme a
+ * task would use the previous task's bounds registers without a trap.
+ * restore=lazy is Linux's eagerfpu=off, which dropped them from XCR0. */
+static void lazy_eager_only(void)
+{
+	struct kt t;
+	struct xk_kernel *k = &t.k;
+	struct xk_task *a, *b;
+
+	if (kt_boot(&t, "intel-skylake-client", 1, "") == 0) {
+		tap_ok((k->xcr0 & XS_MASK_MPX) == XS_MASK_MPX && !k->lazy_dropped,
+		       "skylake eager: MPX enabled");
+		xk_shutdown(k);
+	}
+	if (kt_boot(&t, "intel-skylake-client", 1, "restore=lazy"))
+		return;
+	tap_ok(!(k->xcr0 & XS_MASK_MPX) && k->lazy_dropped == XS_MASK_MPX &&
+		       !(k->kcfg.max_features & XS_MASK_MPX) &&
+		       k->kcfg.max_size == xk_calc_size(k, k->kcfg.max_features, k->compacted),
+	       "skylake lazy: MPX not enabled, sizes without it (%u bytes)", k->kcfg.max_size);
+	a = xk_spawn(k, "a");
+	b = xk_spawn(k, "b");
+	kt_run(&t, 0, a);
+	tap_ok(kt_write(&t, 0, "bnd0", 1) == XS_OK, "skylake lazy: BNDMOV does not trap");
+	kt_run(&t, 0, b);
+	tap_ok(kt_zero(&t, 0, "bnd0") == 1 && kt_peek(&t, 0, "bnd0", 1) == 0,
+	       "skylake lazy: b does not see a's bnd0 (MPX is a NOP)");
+	xk_shutdown(k);
+
+	if (kt_boot(&t, "intel-sapphire-rapids", 1, "mutant=lazy-fp") == 0) {
+		tap_ok(!(k->xcr0 & XS_MASK_AMX) && k->lazy_dropped == XS_MASK_AMX && !k->dynamic &&
+			       k->init_xfd == 0,
+		       "sapphire rapids lazy: AMX not enabled, no XFD");
+		xk_shutdown(k);
+	}
+}
+
 static void faults(void)
 {
 	struct kt t;
@@ -258,6 +295,7 @@ int main(void)
 	parse();
 	for (size_t i = 0; i < xs_builtin_count(); i++)
 		lazy(xs_builtin_name(i));
+	lazy_eager_only();
 	faults();
 	trace_format();
 	return tap_done();

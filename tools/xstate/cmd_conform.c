@@ -534,7 +534,7 @@ static struct xo_ktarget *make_sim(const struct opts *o, char *desc, size_t desc
 	struct xo_ksim_opts so;
 	struct xo_ktarget *t;
 	const char *spec = o->model ? o->model : "host";
-	char why[256];
+	char why[256], policy[512];
 
 	if (!m) {
 		fprintf(stderr, "xstate conform: out of memory\n");
@@ -544,17 +544,25 @@ static struct xo_ktarget *make_sim(const struct opts *o, char *desc, size_t desc
 		free(m);
 		return NULL;
 	}
+	/* The host's model gets the host kernel's configuration too; the
+	 * user's --policy settings come after it. */
+	policy[0] = '\0';
+	if (!strcmp(spec, "host"))
+		xo_host_kernel_policy(m, policy, sizeof(policy));
+	if (o->policy)
+		snprintf(policy + strlen(policy), sizeof(policy) - strlen(policy), "%s%s",
+			 policy[0] ? "," : "", o->policy);
 	memset(&so, 0, sizeof(so));
 	so.model = m;
 	so.ncpus = o->ncpus;
-	so.policy = o->policy;
+	so.policy = policy;
 	so.trace = o->trace ? stderr : NULL;
 	so.trace_level = 1;
 	t = xo_ktarget_sim(&so, why, sizeof(why));
 	if (!t)
 		fprintf(stderr, "xstate conform: simulated kernel: %s\n", why);
 	snprintf(desc, desclen, "model %s, %u CPUs, policy %s", m->name, o->ncpus ? o->ncpus : 2,
-		 o->policy ? o->policy : "linux");
+		 policy[0] ? policy : "linux");
 	free(m);
 	return t;
 }
@@ -563,7 +571,7 @@ int cmd_conform(int argc, char **argv)
 {
 	struct opts o;
 	struct xo_ktarget *host = NULL, *sim = NULL;
-	char why[160], desc[200];
+	char why[160], desc[640];
 	int rc = parse_opts(argc, argv, &o);
 
 	if (rc != CLI_OK)
