@@ -47,15 +47,19 @@ enum sim_inv {
 	SIM_INV_REJECTED,   /* a rejected sigreturn/ptrace/guest write changes nothing */
 	SIM_INV_PERM,       /* permissions: leader's record, grow-only, size rules */
 	SIM_INV_UINTR,      /* pending user interrupts are not lost */
-	SIM_INV_FSGS,       /* FS/GS base semantics of the chosen policy */
-	SIM_INV_GUEST,      /* host XCR0/XSS/XFD outside the VM-entry window */
+	SIM_INV_FSGS,       /* FS/GS base semantics of the chosen policy (verbs_fsgs.c) */
+	SIM_INV_GUEST,      /* host XCR0/XSS/XFD outside the VM-entry window (verbs_kvm.c) */
 	SIM_INV_PKRU,       /* PKRU is the running task's from the switch on (eager) */
 	SIM_INV_COUNT
 };
 #define SIM_INV_BIT(i) (1ULL << (i))
 #define SIM_INV_ALL ((1ULL << SIM_INV_COUNT) - 1)
-/* What sim_check() does by itself (not switchable here). */
-#define SIM_INV_BUILTIN (SIM_INV_BIT(SIM_INV_SHADOW) | SIM_INV_BIT(SIM_INV_LEAK))
+/* What sim_check() does by itself (not switchable here): the shadow and
+ * leak checks, and the FS/GS and KVM guest checks of their issues
+ * (verbs_fsgs.c, verbs_kvm.c). */
+#define SIM_INV_BUILTIN                                                     \
+	(SIM_INV_BIT(SIM_INV_SHADOW) | SIM_INV_BIT(SIM_INV_LEAK) |          \
+	 SIM_INV_BIT(SIM_INV_FSGS) | SIM_INV_BIT(SIM_INV_GUEST))
 
 const char *sim_inv_name(enum sim_inv i);  /* "lazyfp" */
 const char *sim_inv_desc(enum sim_inv i);  /* one line */
@@ -73,6 +77,10 @@ int sim_inv_enable(struct sim_machine *m, uint64_t mask);
  * m->fail_check = the invariant's name. cpus: the CPUs whose state the
  * last step may have changed (~0: all). Called by sim_step_done(). */
 int sim_inv_check(struct sim_machine *m, uint64_t cpus);
+/* The explorer's fast path: called before a step whose checks will name
+ * only the CPUs it touched, so the per-task checks look at the tasks that
+ * ran there before or after it. */
+void sim_inv_step_begin(struct sim_machine *m);
 /* Without value tags (m->check.values off) a value behind a trap cannot
  * be told from the task's own: the check then only sets this flag, and
  * the explorer replays the program with tags to decide. */
@@ -165,7 +173,7 @@ struct xe_config {
 	unsigned max_tasks;       /* user tasks alive at once, default 4 */
 	struct xk_policy policy;
 	uint64_t inv_mask;        /* enum sim_inv bits (default SIM_INV_ALL) */
-	unsigned prog_len;        /* operations per random program, default 400 */
+	unsigned prog_len;        /* operations per random program, default 1000 */
 	uint64_t kinds;           /* enabled operation kinds (bit per enum xe_kind) */
 	uint64_t feats;           /* enabled feature families (explore_feat.c), ~0: all */
 	struct xe_regs *regs;     /* registers user code uses (xe_config_ready) */

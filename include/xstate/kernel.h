@@ -186,6 +186,12 @@ struct xk_thread {
 	uint64_t fsbase;
 	uint64_t gsbase;
 	uint64_t tls_array[XK_GDT_TLS_ENTRIES];
+	/* entry_64.S: the next return to user mode goes through IRET -- the
+	 * task entered by an exception or an interrupt, or has a signal frame
+	 * to run (regs->ip changed: no SYSRET, do_syscall_64()) -- not SYSRET
+	 * (a system call). IRET nulls FS/GS holding a null selector 1-3
+	 * (xs_iret_segments()); SYSRET leaves them. */
+	bool exit_iret;
 };
 
 /* Signal state placeholder (signal frames / sigaltstack issue). */
@@ -550,6 +556,10 @@ int xk_switch(struct xk_kernel *k, unsigned cpu, struct xk_task *next);
 int xk_return_to_user(struct xk_kernel *k, unsigned cpu);
 /* Syscall or exception entry from user mode: CPL 0. -EINVAL if not in user mode. */
 int xk_enter_kernel(struct xk_kernel *k, unsigned cpu);
+/* An exception entry from user mode that needs no fault handling (INT3:
+ * a ptrace or debugger stop): like xk_enter_kernel(), but the way back to
+ * user mode is IRET. */
+int xk_enter_kernel_trap(struct xk_kernel *k, unsigned cpu);
 
 enum xk_irq_kind { XK_IRQ_HARD = 0, XK_IRQ_NMI };
 /* Interrupt entry (from user or kernel mode) and exit. xk_irq_exit returns

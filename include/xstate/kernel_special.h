@@ -127,13 +127,16 @@ uint64_t xk_shstk_features(const struct xk_task *t);
  * is 0. */
 long xk_shstk_prctl(struct xk_kernel *k, unsigned cpu, int option, uint64_t arg2,
 		    uint64_t *status);
-/* NT_X86_SHSTK (regset.c ssp_get/ssp_set) on a stopped tracee t: 8 bytes,
- * CET_USER.user_ssp of its buffer. -ENODEV: no user shadow stacks, shadow
- * stack not enabled for t, or (a WARN) the CET_U component is in its
- * initial state in the buffer; SET: -EINVAL unless *len == 8 and the value
- * is below TASK_SIZE_MAX and 8-byte aligned. A SET writes only user_ssp
- * and makes t reload its registers (fpu_force_restore). -ESRCH: t running,
- * a kernel thread or dead. GET stores 8 bytes and sets *len = 8. */
+/* PTRACE_GET/SETREGSET(NT_X86_SHSTK) (ptrace_regset() + regset.c
+ * ssp_get/ssp_set) on a stopped tracee t: 8 bytes, CET_USER.user_ssp of its
+ * buffer. -ESRCH: t running, a kernel thread or dead. -EINVAL: *len not a
+ * multiple of 8; a longer *len is clamped to 8. -ENODEV: no user shadow
+ * stacks, shadow stack not enabled for t, or (a WARN) the CET_U component
+ * is in its initial state in the buffer; SET: -EINVAL if *len is 0 or the
+ * value is not below TASK_SIZE_MAX and 8-byte aligned. A SET writes only
+ * user_ssp and makes t reload its registers (fpu_force_restore). On success
+ * *len is the clamped length (GET stores that many bytes, 0 or 8). A
+ * refused call changes nothing. */
 int xk_shstk_regset(struct xk_kernel *k, struct xk_task *t, bool set, void *buf, size_t *len);
 
 /* cet-s=independent (seed 003, Maxim Levitsky: "adding

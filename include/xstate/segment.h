@@ -112,6 +112,18 @@ uint16_t xs_mov_from_seg(const struct xs_cpu *c, enum xs_seg s);
 enum xs_fault xs_rdsegbase(struct xs_cpu *c, enum xs_seg s, uint64_t *v);
 enum xs_fault xs_wrsegbase(struct xs_cpu *c, enum xs_seg s, uint64_t v);
 
+/* The FS/GS part of IRET (IRETQ) to CPL 3 (SDM Vol. 2 IRET,
+ * RETURN-TO-OUTER-PRIVILEGE-LEVEL): a segment register holding a null
+ * selector -- or a data / non-conforming code segment whose DPL is below
+ * the new CPL -- gets selector 0; the hidden base is left as it is. So a
+ * null selector 1-3 that user code loaded reads 0 after the next exception
+ * or interrupt return (SYSRET leaves it). The hidden part keeps no DPL in
+ * this model, so only the null rule is applied: Linux never returns to user
+ * mode with a DPL < 3 segment in FS/GS (a kernel load of one faults and
+ * loadsegment() loads 0 instead). Measured on the project host (AMD Zen 3):
+ * GS = 1..3 reads 0 after a ptrace stop. */
+void xs_iret_segments(struct xs_cpu *c);
+
 /* SWAPGS: GS.base <-> IA32_KERNEL_GS_BASE; #GP(0) unless CPL 0. */
 enum xs_fault xs_swapgs(struct xs_cpu *c);
 

@@ -264,6 +264,16 @@ enum xs_fault xs_seg_wrmsr(struct xs_cpu *c, uint32_t msr, uint64_t v)
 	return XS_OK;
 }
 
+void xs_iret_segments(struct xs_cpu *c)
+{
+	for (int s = XS_SEG_FS; s <= XS_SEG_GS; s++) {
+		uint16_t *sel = sel_reg(c, (enum xs_seg)s);
+
+		if (xs_sel_is_null(*sel))
+			*sel = 0; /* "SegmentSelector := 0": the RPL goes too */
+	}
+}
+
 void xs_seg_peek(const struct xs_cpu *c, struct xs_seg_view *v)
 {
 	v->fs_sel = c->st.fs_sel;

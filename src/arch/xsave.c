@@ -172,9 +172,11 @@ XS_HOT enum xs_fault save_compacted(struct xs_cpu *c, void *mem, size_t len, uin
 	/* SSE, MXCSR included, is saved as one: written iff SSE is (13.10). */
 	save_legacy(c, m, write & XS_MASK_FPSSE, (write & XS_BIT(XS_C_SSE)) != 0);
 	rest = write & ~(XS_MASK_FPSSE | XS_BIT(XS_C_LBR));
-	for (; rest; rest &= rest - 1) {
+	while (rest) {
 		unsigned i = (unsigned)__builtin_ctzll(rest);
-		memcpy(m + off[i], ccreg(c, i), c->rsize[i]);
+		uint32_t n = xsi_run_len(c, off, i, &rest);
+
+		memcpy(m + off[i], ccreg(c, i), n);
 	}
 	if (write & XS_BIT(XS_C_LBR))
 		memcpy(m + off[XS_C_LBR], ccreg(c, XS_C_LBR), xsi_sup_save_len(c, XS_C_LBR));

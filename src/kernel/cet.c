@@ -176,13 +176,21 @@ int xk_shstk_regset(struct xk_kernel *k, struct xk_task *t, bool set, void *buf,
 	struct xk_fpstate *fps;
 	uint32_t off;
 	uint64_t ssp;
+	size_t count = len ? *len : 0;
 
 	if (!xk_user_task(t) || (t->flags & (XK_TF_EXITING | XK_TF_DEAD)) || t->on_cpu >= 0)
 		return regset_done(k, t, set, 0, -ESRCH);
+	/* ptrace_regset() (kernel/ptrace.c), before the regset's own code:
+	 * iov_len a multiple of the regset's size (8) or -EINVAL, then clamped
+	 * to n * size = 8 -- a 16-byte SET writes user_ssp like an 8-byte one. */
+	if (count % sizeof(ssp))
+		return regset_done(k, t, set, 0, -EINVAL);
+	if (count > sizeof(ssp))
+		count = sizeof(ssp);
 	/* ssp_active(): the regset exists only while shadow stacks are on. */
 	if (!xk_shstk_supported(k) || !(xk_shstk_features(t) & XK_ARCH_SHSTK_SHSTK))
 		return regset_done(k, t, set, 0, -ENODEV);
-	if (set && (!len || *len != sizeof(ssp)))
+	if (set && count != sizeof(ssp))
 		return regset_done(k, t, set, 0, -EINVAL);
 	if (set) {
 		memcpy(&ssp, buf, sizeof(ssp));
@@ -202,17 +210,16 @@ int xk_shstk_regset(struct xk_kernel *k, struct xk_task *t, bool set, void *buf,
 		return regset_done(k, t, set, 0, -ENODEV);
 	}
 	if (!set) {
-		size_t n = len && *len < sizeof(ssp) ? *len : sizeof(ssp);
-
 		memcpy(&ssp, fps->regs + off + 8, sizeof(ssp));
-		memcpy(buf, &ssp, n);
+		memcpy(buf, &ssp, count);
 		if (len)
-			*len = n;
-		return regset_done(k, t, set, n, 0);
+			*len = count;
+		return regset_done(k, t, set, count, 0);
 	}
 	/* fpu_force_restore(): the tracee reloads at its next return. */
 	t->fpu.last_cpu = -1;
 	memcpy(fps->regs + off + 8, &ssp, sizeof(ssp));
+	*len = count; /* ptrace writes the clamped iov_len back on success */
 	return regset_done(k, t, set, sizeof(ssp), 0);
 }
 

@@ -82,6 +82,7 @@ struct xk_fault_result xk_handle_fault(struct xk_kernel *k, unsigned cpu, enum x
 	c->user_mode = false;
 	xs_set_cpl(c->hw, 0);
 	xk_fsgs_enter_kernel(k, c); /* FS/GS issue: SWAPGS */
+	t->thread.exit_iret = true; /* exceptions return with IRET */
 
 	switch (f) {
 	case XS_NM:

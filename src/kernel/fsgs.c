@@ -263,6 +263,10 @@ void xk_fsgs_enter_kernel(struct xk_kernel *k, struct xk_cpu *c)
 void xk_fsgs_exit_to_user(struct xk_kernel *k, struct xk_cpu *c)
 {
 	swapgs(k, c);
+	/* swapgs_restore_regs_and_return_to_usermode: IRETQ nulls FS/GS
+	 * holding a null selector 1-3 (sysret leaves them). */
+	if (c->current && c->current->thread.exit_iret)
+		xs_iret_segments(c->hw);
 }
 
 /* ---- Switch ---- */

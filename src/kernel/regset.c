@@ -302,8 +302,13 @@ int xk_ptrace_regset(struct xk_kernel *k, struct xk_task *target, bool set, unsi
 	if (!size || !iov_len || (*iov_len % 8) != 0)
 		ret = -EINVAL;
 	else if (!target || !xk_user_task(target) || (target->flags & (XK_TF_EXITING | XK_TF_DEAD)) ||
-		 target->on_cpu >= 0)
-		ret = -ESRCH; /* ptrace_check_attach(): must be a stopped tracee */
+		 target->on_cpu >= 0 || target->fpu.fpstate->in_use)
+		/* ptrace_check_attach(): must be a stopped tracee. A vCPU thread
+		 * preempted inside KVM_RUN is not running but not in a ptrace
+		 * stop either (that needs the way back to user mode); its active
+		 * fpstate is the guest's. (Checker issue, helper I: the explorer
+		 * found a write landing in the guest's buffer.) */
+		ret = -ESRCH;
 	else
 		ret = 0;
 	if (ret)

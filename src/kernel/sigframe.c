@@ -367,6 +367,8 @@ int xk_signal_deliver(struct xk_kernel *k, unsigned cpu, struct xk_umem *mm, uin
 
 	/* handle_signal(): the handler starts with clean user state. */
 	xk_abi_clear_user_states(k, c, t, "signal delivery: user state to init");
+	/* regs->ip is the handler now: do_syscall_64() cannot SYSRET. */
+	t->thread.exit_iret = true;
 	/* signal_delivered(): SS_AUTODISARM drops the altstack until sigreturn. */
 	if (t->sig.sas_ss_flags & XK_SS_AUTODISARM) {
 		t->sig.sas_ss_sp = 0;

@@ -38,6 +38,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernel/abi_internal.h"
 
@@ -112,6 +113,15 @@ static bool restore_fpregs_from_user(const struct restore_ctx *x, uint64_t buf,
 			if (init_bv)
 				xk_abi_restore_init(k, c, init_bv,
 						    "sigreturn: components absent from the frame");
+			/* Mutants (checker issue): the frame trusted as the
+			 * pre-5.13 slow path trusted its copy of it. */
+			if (!fx_only && xk_mutant(k, XK_MUT_SIGRETURN_HEADER_UNCHECKED))
+				memcpy(fps->regs + XS_HDR_OFFSET + 16, p + XS_HDR_OFFSET + 16,
+				       XS_HDR_SIZE - 16);
+			if (!fx_only && xk_mutant(k, XK_MUT_SIGRETURN_SUPERVISOR_BITS))
+				abi_st64(fps->regs + XS_HDR_OFFSET,
+					 xk_fpstate_xstate_bv(fps) |
+						 (xrestore & XK_MASK_SUPERVISOR_ALL));
 			break;
 		}
 		/* The restore may have changed registers that were not

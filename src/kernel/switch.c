@@ -264,7 +264,7 @@ int xk_return_to_user(struct xk_kernel *k, unsigned cpu)
 	return 0;
 }
 
-int xk_enter_kernel(struct xk_kernel *k, unsigned cpu)
+static int enter_from_user(struct xk_kernel *k, unsigned cpu, bool iret)
 {
 	struct xk_cpu *c;
 
@@ -274,7 +274,19 @@ int xk_enter_kernel(struct xk_kernel *k, unsigned cpu)
 	c->user_mode = false;
 	xs_set_cpl(c->hw, 0);
 	xk_fsgs_enter_kernel(k, c); /* FS/GS issue: SWAPGS */
+	if (c->current)
+		c->current->thread.exit_iret = iret; /* SYSRET back, or IRET */
 	return 0;
+}
+
+int xk_enter_kernel(struct xk_kernel *k, unsigned cpu)
+{
+	return enter_from_user(k, cpu, false);
+}
+
+int xk_enter_kernel_trap(struct xk_kernel *k, unsigned cpu)
+{
+	return enter_from_user(k, cpu, true);
 }
 
 int xk_irq_enter(struct xk_kernel *k, unsigned cpu, enum xk_irq_kind kind)
@@ -295,6 +307,8 @@ int xk_irq_enter(struct xk_kernel *k, unsigned cpu, enum xk_irq_kind kind)
 		c->user_mode = false;
 		xs_set_cpl(c->hw, 0);
 		xk_fsgs_enter_kernel(k, c); /* FS/GS issue: SWAPGS */
+		if (c->current)
+			c->current->thread.exit_iret = true; /* interrupts return with IRET */
 	}
 	if (kind == XK_IRQ_NMI) {
 		c->irq_is_nmi |= 1u << depth;

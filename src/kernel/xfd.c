@@ -59,6 +59,13 @@ int xk_abi_fpstate_realloc(struct xk_kernel *k, struct xk_cpu *c, struct xk_task
 	fpu->fpstate = nfs;
 	if (c)
 		xk_xfd_update(k, c, nfs); /* disarm XFD for the task now */
+	/* Mutant amx-realloc-no-copy (checker issue): the old state is not
+	 * carried over -- the registers are reloaded from the new buffer,
+	 * which holds nothing yet. */
+	if (c && c->current == t && xk_mutant(k, XK_MUT_AMX_REALLOC_NO_COPY)) {
+		xk_restore_fpregs(k, c, nfs, k->restore_mask, "realloc (mutant): from the new buffer");
+		xk_mark_active(k, c, t, "realloc (mutant)");
+	}
 	trace_realloc(k, c, t, cur, nfs, why);
 	/* Only a grown (vmalloc'ed) buffer is freed; the default one belongs
 	 * to the task (embedded in task_struct in Linux). */
@@ -190,7 +197,9 @@ unsigned xk_xstate_harvest(struct xk_kernel *k, uint64_t *bytes)
 			continue;
 		if (!fps || fps == def || !fps->is_valloc || fps->is_guest || t->fpu.task_fpstate)
 			continue;
-		if (fps->is_prealloc) /* the pre-allocation guarantee */
+		/* The pre-allocation guarantee; mutant harvest-prealloc (checker
+		 * issue) breaks it. */
+		if (fps->is_prealloc && !xk_mutant(k, XK_MUT_HARVEST_PREALLOC))
 			continue;
 		dyn = fps->xfeatures & ~def->xfeatures & XK_MASK_USER_DYNAMIC;
 		if (xk_fpstate_xstate_bv(fps) & dyn) /* dirty: live tile data */

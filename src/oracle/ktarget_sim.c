@@ -805,7 +805,11 @@ static int stop_begin(struct srun *x, unsigned *tracer_cpu)
 	SIMCALL(x, sim_ensure_user(m, x->t), "run task");
 	cpu = (unsigned)x->t->k->on_cpu;
 	x->home = cpu;
-	SIMCALL(x, sim_enter_kernel(m, cpu), "trap");
+	/* INT3: an exception entry, so the way back is IRET */
+	if (xk_enter_kernel_trap(&m->k, cpu))
+		return backend_error(x, "INT3: cpu%u is not in user mode", cpu);
+	if (sim_tracing(m))
+		sim_trace(m, SIM_TR_EVENT, "        cpu%u  %s: INT3 -> ptrace stop", cpu, x->t->name);
 	SIMCALL(x, sim_switch(m, cpu, NULL), "stop the tracee");
 	*tracer_cpu = x->tracer->cpu;
 	if (x->tracer->k->on_cpu < 0)

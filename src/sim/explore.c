@@ -35,7 +35,7 @@ int xe_config_init(struct xe_config *c, const char *model_spec, char *err, size_
 	c->max_tasks = 4;
 	xk_policy_default(&c->policy);
 	c->inv_mask = SIM_INV_ALL;
-	c->prog_len = 400;
+	c->prog_len = 1000;
 	c->kinds = (1ULL << XE_KIND_COUNT) - 1;
 	c->feats = ~0ULL;
 	return 0;
@@ -299,7 +299,8 @@ static void *job_main(void *arg)
 		atomic_fetch_add(&jb->programs, 1);
 		atomic_fetch_add(&jb->checks, out.checks);
 		if (out.status == SIM_ERROR) {
-			/* The generator asked for an impossible step: a bug here. */
+			/* The generator asked for an impossible step: a bug here
+			 * (or a statement that failed after the kernel WARNed). */
 			if (!jb->internal_errors++)
 				snprintf(jb->internal, sizeof(jb->internal),
 					 "program %llu (seed %llu) step %u: %.900s",

@@ -267,7 +267,7 @@ int xe_exhaustive(const struct xe_config *c, const struct xe_exh_opts *o, struct
 	struct node *nodes = NULL;
 	size_t nnodes = 0, cap = 0, head = 0;
 	struct xe_exec *x = malloc(sizeof(*x));
-	struct xe_prog path;
+	struct xe_prog path, tmp;
 	uint64_t max_states = o->max_states ? o->max_states : 2000000;
 	double t0 = xe_now(), last = t0;
 	char err[SIM_MSG_MAX];
@@ -279,6 +279,7 @@ int xe_exhaustive(const struct xe_config *c, const struct xe_exh_opts *o, struct
 	r->jobs = 1;
 	r->nshards = 1;
 	xe_prog_init(&path);
+	xe_prog_init(&tmp);
 	xe_prog_init(&r->v.found);
 	xe_prog_init(&r->v.min);
 	if (!x)
@@ -300,7 +301,7 @@ int xe_exhaustive(const struct xe_config *c, const struct xe_exh_opts *o, struct
 
 		path_of(&a, nodes, (uint32_t)head, &path);
 		if (head == 0) {
-			if (xe_exec_start(x, c, c->regs, 0, true, err, sizeof(err))) {
+			if (xe_exec_start(x, c, c->regs, 0, false, err, sizeof(err))) {
 				result = -1;
 				break;
 			}
@@ -321,7 +322,7 @@ int xe_exhaustive(const struct xe_config *c, const struct xe_exh_opts *o, struct
 		if (d >= o->depth)
 			continue;
 		for (unsigned k = 0; k < a.n && !r->failed; k++) {
-			if (xe_exec_start(x, c, c->regs, 0, true, err, sizeof(err))) {
+			if (xe_exec_start(x, c, c->regs, 0, false, err, sizeof(err))) {
 				result = -1;
 				break;
 			}
@@ -332,6 +333,23 @@ int xe_exhaustive(const struct xe_config *c, const struct xe_exh_opts *o, struct
 				if (rc == SIM_OK)
 					rc = xe_check(x);
 				r->steps++;
+				/* The fast checks decide nothing about a value behind a
+				 * trap, nor name a failure exactly: replay tagged. */
+				if (rc == SIM_FAIL || (rc == SIM_OK && sim_inv_suspect(x->m))) {
+					struct xe_replay_opts ro = { .tagged = true };
+					struct xe_outcome out;
+
+					xe_prog_copy(&tmp, &path);
+					xe_prog_push(&tmp, &a.op[k]);
+					xe_prog_run(c, &tmp, &ro, &out);
+					if (out.status == SIM_FAIL) {
+						rc = SIM_FAIL;
+						snprintf(x->m->fail, sizeof(x->m->fail), "%s", out.message);
+						x->m->fail_check = out.check;
+					} else {
+						rc = SIM_OK;
+					}
+				}
 				if (rc == SIM_OK && hset_add(&seen, xe_state_hash(x->m))) {
 					if (nnodes == cap) {
 						struct node *nn = realloc(nodes, (cap *= 2) * sizeof(*nn));
@@ -385,6 +403,7 @@ int xe_exhaustive(const struct xe_config *c, const struct xe_exh_opts *o, struct
 		r->v.min_seconds = xe_now() - t;
 	}
 	xe_prog_free(&path);
+	xe_prog_free(&tmp);
 	free(nodes);
 	free(seen.slot);
 	free(x);

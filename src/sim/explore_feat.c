@@ -33,7 +33,8 @@ enum who {
 		     * nothing but the call's own effect (no restore on the way
 		     * in or out), so a refused call is a no-op */
 	W_PTRACE,   /* a live user task whose CPU (if any) is not busy: the tracee */
-	W_STOPPED,  /* a live user task not running anywhere */
+	W_STOPPED,  /* a live user task in a ptrace stop: not running, and not
+		     * inside KVM_RUN (a stop needs the way back to user mode) */
 };
 
 enum need {
@@ -168,7 +169,7 @@ static const struct tmpl tmpls[] = {
 	{ "%T sigreturn", W_RUN, N_ANY, A_NONE, false, 30, F_SIGNAL, P_NONE, K_ANY },
 	{ "%T frame set %A = seq:%V", W_RUN, N_ANY, A_REG, false, 15, F_SIGNAL, P_NONE, K_ANY },
 	{ "%T frame flip xstate_bv %A", W_RUN, N_ANY, A_XBIT, false, 6, F_SIGNAL, P_NONE, K_ANY },
-	{ "%T frame flip sw_xfeatures %A", W_RUN, N_ANY, A_XBIT, false, 3, F_SIGNAL, P_NONE, K_ANY },
+	{ "%T frame flip sw_xfeatures %A", W_RUN, N_ANY, A_XBIT, false, 6, F_SIGNAL, P_NONE, K_ANY },
 	{ "%T frame flip xcomp_bv 63", W_RUN, N_ANY, A_NONE, false, 2, F_SIGNAL, P_NONE, K_ANY },
 	{ "%T frame flip hdr.%A 0", W_RUN, N_ANY, A_HDR, false, 3, F_SIGNAL, P_NONE, K_ANY },
 	{ "%T frame set mxcsr = 0x%W", W_RUN, N_ANY, A_NONE, false, 3, F_SIGNAL, P_NONE, K_ANY },
@@ -203,8 +204,8 @@ static const struct tmpl tmpls[] = {
 	{ "%T wrfsbase 0x%W000", W_RUN, N_ANY, A_NONE, false, 6, F_FSGS, P_NONE, K_ANY },
 	{ "%T wrgsbase 0x%W000", W_RUN, N_ANY, A_NONE, false, 4, F_FSGS, P_NONE, K_ANY },
 	{ "%T rdfsbase", W_RUN, N_ANY, A_NONE, false, 2, F_FSGS, P_NONE, K_ANY },
-	{ "%T set_thread_area 12 0x%W", W_RUN, N_ANY, A_NONE, false, 4, F_FSGS, P_NONE, K_ANY },
-	{ "%T mov fs = 0x63", W_RUN, N_ANY, A_NONE, false, 4, F_FSGS, P_NONE, K_ANY },
+	{ "%T set_thread_area 12 0x%W", W_RUN, N_ANY, A_NONE, false, 8, F_FSGS, P_NONE, K_ANY },
+	{ "%T mov fs = 0x63", W_RUN, N_ANY, A_NONE, false, 8, F_FSGS, P_NONE, K_ANY },
 	{ "%T mov gs = 0x63", W_RUN, N_ANY, A_NONE, false, 2, F_FSGS, P_NONE, K_ANY },
 	{ "%T mov fs = 0", W_RUN, N_ANY, A_NONE, false, 2, F_FSGS, P_NONE, K_ANY },
 	{ "%T modify_ldt 0 0x%W", W_RUN, N_ANY, A_NONE, false, 2, F_FSGS, P_NONE, K_ANY },
@@ -213,7 +214,7 @@ static const struct tmpl tmpls[] = {
 	{ "%T arch_prctl SET_GS 0x%W000", W_RUN, N_ANY, A_NONE, false, 2, F_FSGS, P_NONE, K_ANY },
 	{ "pokeuser %T fs_base = 0x%W000", W_STOPPED, N_ANY, A_NONE, false, 3, F_FSGS, P_NONE, K_ANY },
 	{ "pokeuser %T fs = 0x63", W_STOPPED, N_ANY, A_NONE, false, 2, F_FSGS, P_NONE, K_ANY },
-	{ "ptrace-regs %T selector-first", W_STOPPED, N_ANY, A_NONE, false, 4, F_FSGS, P_NONE, K_ANY },
+	{ "ptrace-regs %T selector-first", W_STOPPED, N_ANY, A_NONE, false, 8, F_FSGS, P_NONE, K_ANY },
 	{ "ptrace-regs %T", W_STOPPED, N_ANY, A_NONE, false, 2, F_FSGS, P_NONE, K_ANY },
 	/* KVM: a vCPU per VMM task, KVM_RUN step by step, guest code, ioctls. */
 	{ "vcpu %G in %T", W_PTRACE, N_ANY, A_GUEST, false, 6, F_KVM, P_NONE, K_NEW },
@@ -317,7 +318,7 @@ static unsigned pick_task(struct xe_exec *x, struct sim_prng *r, uint8_t who)
 			continue;
 		if (who == W_PTRACE && cpu >= 0 && xe_cpu_busy(x->m, (unsigned)cpu))
 			continue;
-		if (who == W_STOPPED && cpu >= 0)
+		if (who == W_STOPPED && (cpu >= 0 || t->k->fpu.fpstate->in_use))
 			continue;
 		cand[n++] = name;
 	}
@@ -449,7 +450,7 @@ bool xe_feat_legal(const struct xe_exec *x, const struct xe_op *op)
 			return false;
 		if (t->who == W_PTRACE && cpu >= 0 && xe_cpu_busy(x->m, (unsigned)cpu))
 			return false;
-		if (t->who == W_STOPPED && cpu >= 0)
+		if (t->who == W_STOPPED && (cpu >= 0 || a->k->fpu.fpstate->in_use))
 			return false;
 	}
 	if (t->two) {
@@ -462,6 +463,10 @@ bool xe_feat_legal(const struct xe_exec *x, const struct xe_op *op)
 	if (t->aux == A_GREG && (op->aux >> 2) >= x->regs->n)
 		return false;
 	if (t->kvm && !kvm_ok(x, op, t))
+		return false;
+	/* uintr=independent allocates the task's UINTR buffer at registration:
+	 * inside an alloc-fail window the answer (ENOMEM) is not predicted. */
+	if (t->pred == P_UREG && x->alloc_armed)
 		return false;
 	return true;
 }

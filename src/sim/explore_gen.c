@@ -25,7 +25,8 @@ static unsigned candidates(const struct xe_exec *x, int what, unsigned *out)
 		if (!t || t->state == SIM_T_EXITED)
 			continue;
 		cpu = xe_task_cpu(t);
-		if (what == 0 && ((name & XE_KT) || cpu < 0 || xe_cpu_busy(x->m, (unsigned)cpu)))
+		if (what == 0 && ((name & XE_KT) || cpu < 0 || xe_cpu_busy(x->m, (unsigned)cpu) ||
+				  t->k->fpu.fpstate->in_use))
 			continue;
 		if (what == 2 && cpu >= 0)
 			continue;

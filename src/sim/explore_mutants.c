@@ -46,6 +46,23 @@ static const struct extra {
 	{ "kvm-xcr0-order", "", NULL,
 	  "KVM restores the host XCR0/XSS after the host FPU restore (guest XCR0 during host "
 	  "XRSTOR)", "guest" },
+	{ "sigreturn-header-unchecked", "", NULL,
+	  "sigreturn trusts the frame's reserved header bytes (syzbot ex_handler_fprestore, "
+	  "5.13)", "buffer" },
+	{ "sigreturn-supervisor-bits", "", NULL,
+	  "sigreturn loads supervisor XSTATE_BV bits from user-controlled input", "buffer" },
+	{ "uabi-drops-supervisor", "", NULL,
+	  "an imported UABI image overrides the kernel's supervisor state", "supervisor" },
+	{ "ptrace-mxcsr-unchecked", "", NULL,
+	  "ptrace write without MXCSR validation (145e9e0d8c6)", "kernel" },
+	{ "ptrace-no-reload", "", NULL,
+	  "ptrace write without fpu_force_restore: the stale registers are used", "ownership" },
+	{ "amx-realloc-no-copy", "", NULL,
+	  "AMX first use does not carry the old state into the new buffer", "shadow" },
+	{ "ptrace-partial-write", "", NULL,
+	  "a refused regset write that already changed the buffer", "rejected" },
+	{ "harvest-prealloc", "prealloc=on harvest=on", NULL,
+	  "harvesting a pre-allocated buffer (seed 004)", "buffer" },
 	{ "guest-state-leak", "", NULL,
 	  "the guest fpstate is not swapped back: guest values reach host user mode", "leak" },
 };

@@ -70,8 +70,10 @@ static const struct {
 	[SIM_INV_PERM] = { "perm", "permissions live in the leader, only grow, and match the "
 			   "buffer sizes" },
 	[SIM_INV_UINTR] = { "uintr", "pending user interrupts are not lost" },
-	[SIM_INV_FSGS] = { "fsgs", "FS/GS base semantics of the chosen policy" },
-	[SIM_INV_GUEST] = { "guest", "host XCR0/XSS/XFD whenever the host saves or restores" },
+	[SIM_INV_FSGS] = { "fsgs", "FS/GS selectors and bases follow the chosen policy "
+			   "(the simulator's check, verbs_fsgs.c)" },
+	[SIM_INV_GUEST] = { "guest", "host XCR0/XSS/XFD_ERR outside the VM-entry window, the "
+			    "guest's inside (the simulator's check, verbs_kvm.c)" },
 	[SIM_INV_PKRU] = { "pkru", "PKRU holds the running task's value from the switch on, "
 			   "kernel mode included (kernel accesses obey it)" },
 };
@@ -194,6 +196,12 @@ struct sim_inv_state {
 	char pend_query[96];         /* the expectation that holds if the write was accepted */
 	char pend_what[96];
 	uint64_t pend_hash;          /* its state before */
+	/* The step in progress (sim_inv_step_begin): who ran where before it. */
+	struct sim_task *before[SIM_MAX_CPUS];
+	bool have_before;
+	/* Memory accounting last verified at these counters. */
+	bool mem_valid;
+	uint64_t mem_allocs, mem_frees;
 	bool suspect;
 	struct xs_cpu *init;    /* a CPU in the initial state (shadow configuration) */
 	struct inv_task *t;
@@ -518,6 +526,10 @@ static int check_buffer_task(struct sim_machine *m, const struct xk_task *t)
 	}
 	if (!st || !(it = inv_task(m, st)))
 		return SIM_OK;
+	/* Inside KVM_RUN the guest fpstate is the active one; the rules below
+	 * are about the task's own buffer, waiting in task_fpstate. */
+	if (fps->is_guest && !(fps = t->fpu.task_fpstate))
+		return SIM_OK;
 	/* A pre-allocated buffer is the task's until exec (seed 004: never
 	 * harvested, so a later first use cannot fail). */
 	if (fps->is_prealloc)
@@ -777,7 +789,9 @@ static uint64_t hbytes(uint64_t h, const uint8_t *p, size_t n)
 	return h;
 }
 
-/* Everything of a stopped task a regset write may change. */
+/* Everything of a stopped task a regset write may change. Not last_cpu:
+ * Linux's xstateregs_set() invalidates it before validating the image
+ * (fpu_force_restore), which only forces a reload of unchanged values. */
 static uint64_t task_state_hash(const struct xk_task *t)
 {
 	const struct xk_fpstate *f = t->fpu.fpstate;
@@ -785,7 +799,6 @@ static uint64_t task_state_hash(const struct xk_task *t)
 	uint64_t h = 0x7A3B;
 
 	h = hmix(h, (uintptr_t)f);
-	h = hmix(h, t->need_load ^ ((uint64_t)(uint32_t)t->fpu.last_cpu << 32));
 	h = hmix(h, t->thread.pkru);
 	h = hmix(h, p ? p->state_perm : 0);
 	if (f) {
@@ -871,38 +884,45 @@ static int check_rejected(struct sim_machine *m)
 }
 
 /* The per-task checks in one walk of the task list. */
-static int check_tasks(struct sim_machine *m, uint64_t mask)
+static int check_one_task(struct sim_machine *m, uint64_t mask, const struct xk_task *t)
 {
-	uint64_t sum = 0;
-	unsigned live = 0;
+	unsigned fl = t->flags;
 	int rc;
 
-	for (const struct xk_task *t = m->k.tasks; t; t = t->all_next) {
-		unsigned fl = t->flags;
-
-		sum += t->xstate_bytes;
-		if (fl & XK_TF_DEAD)
-			continue;
-		live++;
-		if ((mask & SIM_INV_BIT(SIM_INV_MEMORY)) &&
-		    (!t->fpu.fpstate || !t->fpu.default_fpstate))
-			return sim_fail(m, "memory", "memory: live task %s has lost its buffer",
-					tname(t));
-		if (fl & (XK_TF_KTHREAD | XK_TF_USER_WORKER))
-			continue;
-		if ((mask & SIM_INV_BIT(SIM_INV_OWNERSHIP)) && !t->need_load &&
-		    !(fl & XK_TF_EXITING) && (rc = check_ownership_task(m, t)))
-			return rc;
-		if ((mask & SIM_INV_BIT(SIM_INV_BUFFER)) && (rc = check_buffer_task(m, t)))
-			return rc;
-		if ((mask & SIM_INV_BIT(SIM_INV_SUPERVISOR)) && t->fpu.fpstate &&
-		    (rc = check_supervisor_task(m, t)))
-			return rc;
-		if ((mask & SIM_INV_BIT(SIM_INV_PERM)) && (rc = check_perm_task(m, t)))
-			return rc;
-	}
-	if (!(mask & SIM_INV_BIT(SIM_INV_MEMORY)))
+	if (fl & XK_TF_DEAD)
 		return SIM_OK;
+	if ((mask & SIM_INV_BIT(SIM_INV_MEMORY)) && (!t->fpu.fpstate || !t->fpu.default_fpstate))
+		return sim_fail(m, "memory", "memory: live task %s has lost its buffer", tname(t));
+	if (fl & (XK_TF_KTHREAD | XK_TF_USER_WORKER))
+		return SIM_OK;
+	if ((mask & SIM_INV_BIT(SIM_INV_OWNERSHIP)) && !t->need_load && !(fl & XK_TF_EXITING) &&
+	    (rc = check_ownership_task(m, t)))
+		return rc;
+	if ((mask & SIM_INV_BIT(SIM_INV_BUFFER)) && (rc = check_buffer_task(m, t)))
+		return rc;
+	if ((mask & SIM_INV_BIT(SIM_INV_SUPERVISOR)) && t->fpu.fpstate &&
+	    (rc = check_supervisor_task(m, t)))
+		return rc;
+	if ((mask & SIM_INV_BIT(SIM_INV_PERM)) && (rc = check_perm_task(m, t)))
+		return rc;
+	return SIM_OK;
+}
+
+/* Memory accounting: the kernel's count equals the live buffers, and is 0
+ * once no task is left. Recomputed when buffers were allocated or freed. */
+static int check_memory(struct sim_machine *m, bool force)
+{
+	struct sim_inv_state *s = m->inv;
+	uint64_t sum = 0;
+	unsigned live = 0;
+
+	if (!force && s->mem_valid && s->mem_allocs == m->k.mem.allocs &&
+	    s->mem_frees == m->k.mem.frees)
+		return SIM_OK;
+	for (const struct xk_task *t = m->k.tasks; t; t = t->all_next) {
+		sum += t->xstate_bytes;
+		live += !(t->flags & XK_TF_DEAD);
+	}
 	if (sum != m->k.mem.bytes)
 		return sim_fail(m, "memory", "memory: the kernel counts %llu bytes of xstate buffers, "
 				"the tasks hold %llu", (unsigned long long)m->k.mem.bytes,
@@ -911,6 +931,51 @@ static int check_tasks(struct sim_machine *m, uint64_t mask)
 		return sim_fail(m, "memory", "memory: no task is left but %llu bytes of xstate "
 				"buffers are still allocated (a leak)",
 				(unsigned long long)m->k.mem.bytes);
+	s->mem_valid = true;
+	s->mem_allocs = m->k.mem.allocs;
+	s->mem_frees = m->k.mem.frees;
+	return SIM_OK;
+}
+
+void sim_inv_step_begin(struct sim_machine *m)
+{
+	struct sim_inv_state *s = m->inv;
+
+	if (!s)
+		return;
+	for (unsigned i = 0; i < m->ncpus; i++)
+		s->before[i] = sim_cpu_current(m, i);
+	s->have_before = true;
+}
+
+/* The per-task checks: every task, or (cpus != ~0, after
+ * sim_inv_step_begin) the tasks current on those CPUs before or after the
+ * step -- the only ones a step on those CPUs can change. */
+static int check_tasks(struct sim_machine *m, uint64_t mask, uint64_t cpus)
+{
+	struct sim_inv_state *s = m->inv;
+	int rc;
+
+	if (cpus == ~0ULL || !s->have_before) {
+		for (const struct xk_task *t = m->k.tasks; t; t = t->all_next)
+			if ((rc = check_one_task(m, mask, t)))
+				return rc;
+	} else {
+		for (unsigned i = 0; i < m->ncpus; i++) {
+			const struct sim_task *b = s->before[i], *a = sim_cpu_current(m, i);
+
+			if (!((cpus >> i) & 1))
+				continue;
+			if (a && a->k && (rc = check_one_task(m, mask, a->k)))
+				return rc;
+			if (b && b != a && b->state != SIM_T_EXITED && b->k &&
+			    (rc = check_one_task(m, mask, b->k)))
+				return rc;
+		}
+	}
+	s->have_before = false;
+	if (mask & SIM_INV_BIT(SIM_INV_MEMORY))
+		return check_memory(m, cpus == ~0ULL);
 	return SIM_OK;
 }
 
@@ -944,7 +1009,7 @@ int sim_inv_check(struct sim_machine *m, uint64_t cpus)
 	if (mask & (SIM_INV_BIT(SIM_INV_OWNERSHIP) | SIM_INV_BIT(SIM_INV_BUFFER) |
 		    SIM_INV_BIT(SIM_INV_MEMORY) | SIM_INV_BIT(SIM_INV_SUPERVISOR) |
 		    SIM_INV_BIT(SIM_INV_PERM)))
-		if ((rc = check_tasks(m, mask)))
+		if ((rc = check_tasks(m, mask, cpus)))
 			return rc;
 	m->checks++;
 	return SIM_OK;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sim/sim_internal.h"
+#include "xstate/explore.h"
 
 struct sim_task *sim_stmt_task(const struct sim_machine *m, const struct sim_stmt *s, int i)
 {
@@ -123,6 +124,8 @@ int sim_scenario_run(const struct sim_scenario *sc, const struct sim_run_opts *o
 		m->cur_line = s->line;
 		m->note[0] = '\0';
 		sim_trace(m, SIM_TR_STEP, "%4u  %s", s->line, s->text);
+		if (m->inv_mask) /* explore.h: snapshots of the checks */
+			sim_inv_before(m, s);
 		rc = s->verb->exec(m, s);
 		rc = sim_step_done(m, rc);
 		if (rc == SIM_OK && expect) {

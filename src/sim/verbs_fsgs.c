@@ -299,6 +299,14 @@ int sim_fsgs_check(struct sim_machine *m, unsigned cpu)
 		uint16_t ss = s == XS_SEG_FS ? sh.fs_sel : sh.gs_sel;
 		const struct fsgs_val *e;
 
+		/* The task's last return to user mode was an IRET, which nulls a
+		 * null selector 1-3 (xs_iret_segments()): the shadow follows. */
+		if (hs == 0 && ss != 0 && xs_sel_is_null(ss) && t->k->thread.exit_iret) {
+			xs_mov_to_seg(t->shadow, (enum xs_seg)s, 0);
+			shadow_set_base(t, (enum xs_seg)s, sb);
+			ss = 0;
+		}
+
 		if (hb != sb) {
 			for (unsigned i = 0; i < m->ncpus; i++)
 				if (hb == XK_PERCPU_BASE(i))

@@ -113,6 +113,35 @@ static void test_shstk_switch(void)
 	len = 4;
 	v = 0x10000;
 	tap_ok(xk_shstk_regset(k, a, true, &v, &len) == -EINVAL, "set of 4 bytes: -EINVAL");
+	/* ptrace_regset(): iov_len % 8 -> -EINVAL before ssp_set; 0 bytes reach
+	 * ssp_set as count 0 -> -EINVAL; longer lengths are clamped to 8. */
+	len = 12;
+	tap_ok(xk_ptrace_regset(k, a, true, XK_NT_X86_SHSTK, &v, &len) == -EINVAL && len == 12,
+	       "SETREGSET of 12 bytes: -EINVAL, iov_len untouched");
+	len = 0;
+	tap_ok(xk_ptrace_regset(k, a, true, XK_NT_X86_SHSTK, &v, &len) == -EINVAL,
+	       "SETREGSET of 0 bytes: -EINVAL");
+	len = 4;
+	tap_ok(xk_ptrace_regset(k, a, false, XK_NT_X86_SHSTK, &v, &len) == -EINVAL,
+	       "GETREGSET of 4 bytes: -EINVAL");
+	{
+		uint64_t two[2] = { 0x1234567, ssp_a - 0x200 };
+
+		len = 16;
+		tap_ok(xk_ptrace_regset(k, a, false, XK_NT_X86_SHSTK, two, &len) == 0 && len == 8 &&
+		       two[0] == ssp_a && two[1] == ssp_a - 0x200,
+		       "GETREGSET of 16 bytes: clamped, 8 bytes written, iov_len 8");
+		/* Every refusal above left a's buffer and registers as they were. */
+		tap_eq_u64(a->fpu.last_cpu, 0, "the refused sets kept a's registers valid (last_cpu 0)");
+		two[0] = ssp_a - 0x200;
+		two[1] = 0xdead; /* beyond the clamp: never read */
+		len = 16;
+		tap_ok(xk_ptrace_regset(k, a, true, XK_NT_X86_SHSTK, two, &len) == 0 && len == 8,
+		       "SETREGSET of 16 bytes: clamped to 8, accepted");
+		len = 8;
+		xk_shstk_regset(k, a, false, &v, &len);
+		tap_eq_u64(v, ssp_a - 0x200, "... and it wrote user_ssp only");
+	}
 	len = 8;
 	v = ssp_a - 0x100;
 	tap_ok(xk_shstk_regset(k, a, true, &v, &len) == 0, "set a valid SSP");

@@ -143,6 +143,9 @@ static void kernel_fpu(const char *model)
 
 		xs_reg_lookup(&t.m, "mxcsr", &r);
 		xs_reg_write(k->cpu[0].hw, &r, &mx);
+		mx = 0x027F; /* FCW: 53-bit precision */
+		xs_reg_lookup(&t.m, "fcw", &r);
+		xs_reg_write(k->cpu[0].hw, &r, &mx);
 	}
 	kt_reset_counts(&t);
 	tap_ok(xk_irq_enter(k, 0, XK_IRQ_HARD) == 0 && xk_kfpu_usable(k, 0),
@@ -151,6 +154,15 @@ static void kernel_fpu(const char *model)
 		       a->need_load == k->restore_mask && k->cpu[0].owner == NULL,
 	       "%s: kernel_fpu_begin saves the user state, owner NULL", model);
 	tap_ok(xs_mxcsr(k->cpu[0].hw) == XS_MXCSR_DEFAULT, "%s: KFPU_MXCSR loads 0x1F80", model);
+	{
+		struct xs_reg r;
+		uint16_t fcw = 0;
+
+		xs_reg_lookup(&t.m, "fcw", &r);
+		xs_reg_peek(k->cpu[0].hw, &r, &fcw);
+		tap_eq_u64(fcw, XS_FCW_DEFAULT, "%s: KFPU_387 runs FNINIT (user FCW was 0x27f)",
+			   model);
+	}
 	tap_ok(xk_kfpu_begin(k, 0, XK_KFPU_DEFAULT) == -EBUSY && k->stats.warnings == 1,
 	       "%s: nested kernel_fpu_begin refused", model);
 	tap_ok(xk_irq_exit(k, 0) == -EBUSY, "%s: interrupt cannot end inside the section", model);

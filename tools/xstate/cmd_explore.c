@@ -115,6 +115,10 @@ int cmd_explore(int argc, char **argv)
 	ro.jobs = 1;
 	ro.nshards = 1;
 	for (int i = 1; i < argc; i++) {
+		if (cli_opt_flag(argv, i, "--help") || cli_opt_flag(argv, i, "-h")) {
+			printf("usage: xstate %s\n", usage);
+			return CLI_OK;
+		}
 		if (cli_opt_flag(argv, i, "--merge")) {
 			bool mj = false;
 			char **files = calloc((size_t)argc, sizeof(*files));

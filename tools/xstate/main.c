@@ -22,7 +22,9 @@ static const struct cli_command commands[] = {
 	{ "run", cmd_run, "run FILE [--trace] [--quiet] [--json] [--seed S] [--policy N=V]...",
 	  "run a scenario on the simulated machine" },
 	{ "explore", cmd_explore, "explore [--cpu M] [--cpus N] [--tasks N] [--policy N=V]... "
-	  "[--steps N|--seconds S] [--seed S] [--jobs J] [--shard I/N] [--mutant NAME] [--json]",
+	  "[--steps N|--seconds S] [--seed S] [--jobs J] [--shard I/N] [--mutant NAME] "
+	  "[--invariants LIST] [--features LIST] [--exhaustive --depth D] [--out FILE] [--json] | "
+	  "--list-mutants | --list-invariants | --merge FILE...",
 	  "search interleavings for invariant violations" },
 	{ "bench", cmd_bench,
 	  "bench insn|switch|checker|explore [--json] (insn: [--cpu M] [--iterations N] "
