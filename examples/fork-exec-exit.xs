@@ -29,3 +29,13 @@ expect owner cpu1 == none
 expect mem == 5120
 switch cpu1 to sibling
 expect sibling ymm2 == fill:0x77
+# A fork while the parent's registers are not live (a kernel FPU section has
+# just used them): the kernel loads the parent's state first, so the child
+# copies the parent's values, not the kernel's SIMD scratch.
+kfpu cpu0 begin
+kfpu cpu0 end
+expect needs-load parent
+fork parent as child2
+expect !needs-load parent
+switch cpu1 to child2
+expect child2 ymm2 == fill:0x77

@@ -9,9 +9,11 @@
 #   receiver's UINV) sets the UPID's SN bit; SENDUIPI then only posts; the
 #   return to user mode XRSTORS the state -- never twice without a save in
 #   between, so it never #GPs -- updates NDST, clears SN and re-sends what
-#   was posted. Every interrupt below is delivered, no kernel warning. The
-#   same file with --policy mutant=uintr-shortcut (skip the restore when
-#   owner/last_cpu match, as for the FPU) fails at line 38: UINV is 0 after
+#   was posted; a request the CPU already recognized (UIRR) is saved and
+#   restored with the state. Every interrupt below is delivered, no kernel
+#   warning. The same file with --policy mutant=uintr-shortcut (skip the
+#   restore when owner/last_cpu match, as for the FPU) fails at line 40:
+#   UINV is 0 after
 #   the kernel-thread round trip and the interrupt is lost -- exactly the
 #   failure seed 001 predicted for treating UINTR as ordinary state.
 machine cpu=intel-sapphire-rapids cpus=2 uintr=independent
@@ -63,4 +65,23 @@ expect hw cpu0 uinv == 0
 exec r
 r run
 expect hw cpu1 uinv == 0
+expect warnings == 0
+
+# A request already recognized (PIR -> UIRR) while r is in the kernel is
+# part of r's UINTR state: the switch-out XSAVES saves UIRR with it, a
+# kernel thread and a migration later the return to user mode restores and
+# delivers it.
+r uintr register
+switch cpu0 to s
+enter cpu1                         # r in a system call
+s senduipi r 5
+expect uintr r delivered == 0      # recognized, not yet delivered (kernel mode)
+expect uintr r pir == 0
+kfpu cpu1                          # kernel FPU use does not touch UINTR
+switch cpu1 to kt
+switch cpu1 to idle
+migrate r to cpu0                  # s is switched out of cpu0
+r run
+expect uintr r delivered == 1
+expect uintr r spurious == 0
 expect warnings == 0

@@ -185,7 +185,7 @@ int xe_config_init(struct xe_config *c, const char *model_spec, char *err, size_
 int xe_config_policy(struct xe_config *c, const char *settings, char *err, size_t errlen);
 /* Feature families of generated operations besides the core ones:
  * "all", "none"/"core", or names joined by ',' (amx signal ptrace alloc
- * cet uintr lbr fsgs kvm). */
+ * cet uintr lbr fsgs kvm); "-NAME" removes one ("all,-fsgs"). */
 int xe_feats_parse(const char *list, uint64_t *mask, char *err, size_t errlen);
 /* Boot the configuration once: refuses what the kernel refuses (a policy
  * the model lacks), builds the register table. Required before use. */

@@ -29,8 +29,9 @@
  * Not modelled: the other segment registers, 32-bit operand forms, the
  * descriptor "accessed" bit write-back (tables are read-only to the model;
  * Linux always presets the bit, fill_ldt()), IRET's nulling of selectors
- * whose DPL is below the new CPL, system-descriptor LLDT (xs_lldt takes
- * the table directly).
+ * whose DPL is below the new CPL (its null-selector rule is modelled:
+ * xs_iret_segments()), system-descriptor LLDT (xs_lldt takes the table
+ * directly).
  *
  * Sources: SDM Vol. 3A 3.4.2-3.4.5 (selectors, descriptors), 3.4.4
  * (segment loading in IA-32e mode), 5.6 (privilege checks for data

@@ -600,9 +600,12 @@ int xk_modify_ldt(struct xk_kernel *k, unsigned cpu, int func, const struct xk_u
 			hw_check(k, ci, xs_lldt(ci->hw, n, entries), "LLDT faulted");
 			xs_set_cpl(ci->hw, cpl);
 			ci->ldt = n;
-		} else if (ci->ldt == p->ldt) {
+		} else if (p->ldt && ci->ldt == p->ldt) {
 			/* A lazy-TLB CPU still has the old table loaded: Linux's
-			 * mm_cpumask covers it too. */
+			 * mm_cpumask covers it too. (Only a real table: with none
+			 * before, every CPU without an LDT matched -- another
+			 * process's among them, which then could load this one's
+			 * descriptors. Found by the checker issue's explorer.) */
 			int cpl = xs_cpl(ci->hw);
 
 			xs_set_cpl(ci->hw, 0);

@@ -263,6 +263,10 @@ int xk_clone(struct xk_kernel *k, unsigned cpu, unsigned flags, const char *name
 	/* FS/GS issue: current_save_fsgs() before the copy; LDT for a new mm. */
 	xk_fsgs_clone(k, c, parent, t, flags);
 	t->thread = parent->thread;
+	/* ret_from_fork_asm -> swapgs_restore_regs_and_return_to_usermode:
+	 * the child's first return to user mode is an IRET (entry_64.S), so a
+	 * null selector 1-3 inherited in FS/GS reads 0 in the child. */
+	t->thread.exit_iret = true;
 	t->sig = parent->sig;
 	if ((flags & XK_CLONE_VM) && !(flags & XK_CLONE_VFORK)) {
 		/* copy_process(): a shared mm must not share an altstack. */

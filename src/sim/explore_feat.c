@@ -112,15 +112,20 @@ int xe_feats_parse(const char *list, uint64_t *mask, char *err, size_t errlen)
 			list++;
 			continue;
 		}
+		bool minus;
+		const char *w = word;
+
 		snprintf(word, sizeof(word), "%.*s", (int)n, list);
 		list += n;
-		if (!strcmp(word, "all")) {
-			m = ~0ULL;
+		minus = word[0] == '-';
+		w += minus;
+		if (!strcmp(w, "all")) {
+			m = minus ? 0 : ~0ULL;
 			continue;
 		}
-		if (!strcmp(word, "none") || !strcmp(word, "core"))
+		if (!strcmp(w, "none") || !strcmp(w, "core"))
 			continue;
-		for (f = 0; f < F_COUNT && strcmp(word, fam_names[f]); f++)
+		for (f = 0; f < F_COUNT && strcmp(w, fam_names[f]); f++)
 			;
 		if (f == F_COUNT) {
 			size_t pos = (size_t)snprintf(err, errlen, "unknown feature family '%s' (known: "
@@ -131,7 +136,10 @@ int xe_feats_parse(const char *list, uint64_t *mask, char *err, size_t errlen)
 				snprintf(err + pos, errlen - pos, ")");
 			return -1;
 		}
-		m |= 1ULL << f;
+		if (minus)
+			m &= ~(1ULL << f);
+		else
+			m |= 1ULL << f;
 	}
 	*mask = m;
 	return 0;

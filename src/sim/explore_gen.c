@@ -173,8 +173,8 @@ static bool fill(struct xe_exec *x, struct sim_prng *r, enum cat k, struct xe_op
 	case C_FORK:
 	case C_CLONE:
 		op->kind = k == C_FORK ? XE_FORK : XE_CLONE;
-		n = candidates(x, 0, cand);
-		op->task = (uint16_t)pick(r, cand, n);
+		n = x->nready;
+		op->task = (uint16_t)pick(r, x->ready, n);
 		op->task2 = (uint16_t)(x->next_name[0] + 1);
 		return n && op->task2 < XE_MAX_NAMES;
 	case C_EXEC:
@@ -188,10 +188,10 @@ static bool fill(struct xe_exec *x, struct sim_prng *r, enum cat k, struct xe_op
 	case C_FNINIT:
 	case C_LDMXCSR:
 	case C_WRPKRU:
-		n = candidates(x, 0, cand);
+		n = x->nready;
 		if (!n)
 			return false;
-		op->task = (uint16_t)pick(r, cand, n);
+		op->task = (uint16_t)pick(r, x->ready, n);
 		switch (k) {
 		case C_EXEC: op->kind = XE_EXEC; break;
 		case C_EXIT: op->kind = XE_EXIT; break;
@@ -289,8 +289,20 @@ static bool fill(struct xe_exec *x, struct sim_prng *r, enum cat k, struct xe_op
 
 bool xe_gen_op(struct xe_exec *x, struct sim_prng *r, struct xe_op *op)
 {
-	unsigned w[C_COUNT], total = weights(x, w);
+	unsigned w[C_COUNT], total;
 
+	/* The tasks that can run user code, once per operation. */
+	x->nready = candidates(x, 0, x->ready);
+	total = weights(x, w);
+	if (!x->nready) {
+		static const uint8_t user_cats[] = { C_FORK, C_CLONE, C_EXEC, C_EXIT, C_SYSCALL,
+						     C_WRITE, C_READ, C_TOUCH, C_VZU, C_TREL,
+						     C_FNINIT, C_LDMXCSR, C_WRPKRU };
+		for (size_t i = 0; i < sizeof(user_cats); i++) {
+			total -= w[user_cats[i]];
+			w[user_cats[i]] = 0;
+		}
+	}
 	if (!total)
 		return false;
 	for (int attempt = 0; attempt < 32; attempt++) {

@@ -36,6 +36,7 @@ struct xe_exec {
 	bool alloc_armed;                         /* inside alloc-fail always ... off */
 	uint16_t feat_w[80];                      /* feature template weights (per program) */
 	uint16_t guest_task[4];                   /* vCPU gN -> its VMM task's name */
+	unsigned ready[64], nready;               /* generator: tasks that can run user code now */
 	bool feat_ready;
 	uint64_t dirty;                           /* CPUs the last step touched */
 	uint64_t check_comps;                     /* components it may have changed */

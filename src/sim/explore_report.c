@@ -29,16 +29,22 @@ static void header_text(const struct xe_config *c, const struct xe_report *r, ch
 	const struct xe_violation *v = &r->v;
 	char pol[256];
 
+	char where[96];
+
 	xk_policy_format(&c->policy, pol, sizeof(pol));
+	if (r->exhaustive)
+		snprintf(where, sizeof(where), "exhaustive search, a shortest sequence of %u operations", v->step);
+	else
+		snprintf(where, sizeof(where), "program %llu (seed %llu), step %u",
+			 (unsigned long long)v->program, (unsigned long long)v->seed, v->step);
 	snprintf(buf, len,
 		 "xstate explore counterexample: invariant '%s'\n"
 		 "%.900s\n"
-		 "found: %s %llu (seed %llu), step %u; minimized from %u to %u operations\n"
+		 "found: %s; minimized from %u to %u operations\n"
 		 "machine: %s, %u CPUs, policy %s\n"
 		 "reproduce: xstate run FILE",
-		 v->check, v->message, r->exhaustive ? "sequence" : "program",
-		 (unsigned long long)v->program, (unsigned long long)v->seed, v->step, v->found.n,
-		 v->min.n ? v->min.n : v->found.n, c->model_spec, c->ncpus, pol);
+		 v->check, v->message, where, v->found.n, v->min.n ? v->min.n : v->found.n,
+		 c->model_spec, c->ncpus, pol);
 }
 
 /* The scenario of the counterexample (minimized if there is one). */
@@ -87,9 +93,13 @@ void xe_report_print(const struct xe_config *c, const struct xe_report *r, FILE 
 	if (!r->failed)
 		return;
 
-	fprintf(f, "\nfirst failing step: %s %llu (seed %llu), step %u, %.3f s into the run:\n",
-		r->exhaustive ? "sequence" : "program", (unsigned long long)r->v.program,
-		(unsigned long long)r->v.seed, r->v.step, r->v.found_after);
+	if (r->exhaustive)
+		fprintf(f, "\nfirst failing step: a shortest sequence, %u operations (setup "
+			"included), %.3f s into the search:\n", r->v.step, r->v.found_after);
+	else
+		fprintf(f, "\nfirst failing step: program %llu (seed %llu), step %u, %.3f s into "
+			"the run:\n", (unsigned long long)r->v.program,
+			(unsigned long long)r->v.seed, r->v.step, r->v.found_after);
 	if (r->v.found.n) {
 		xe_op_format(c, &r->v.found.ops[r->v.found.n - 1], line, sizeof(line));
 		fprintf(f, "  %s\n", line);

@@ -68,7 +68,7 @@ struct abi_proc {
 	bool init;
 	struct xk_umem mm;
 	struct xk_sigaction act[65];
-	uint64_t installed;    /* bit signo: a handler is installed */
+	uint64_t installed;    /* bit signo - 1 (sig_bit()): a handler is installed */
 };
 
 struct sim_abi {
@@ -84,6 +84,12 @@ struct sim_abi {
 
 static bool veto_alloc(void *ctx, const struct xk_task *t, size_t bytes);
 static int deliver_fault_signal(struct sim_machine *m, struct sim_task *t, int signo, int code);
+
+/* Signals 1-64 in a u64 (a shift by 64 would be undefined). */
+static uint64_t sig_bit(int signo)
+{
+	return 1ULL << ((unsigned)(signo - 1) & 63);
+}
 
 static struct sim_abi *abi_of(struct sim_machine *m)
 {
@@ -585,7 +591,7 @@ static int deliver(struct sim_machine *m, struct sim_task *t, int signo, int cod
 
 	if (!at || !ap)
 		return sim_error(m, "out of memory");
-	if (ap->installed & (1ULL << signo))
+	if (ap->installed & sig_bit(signo))
 		act = ap->act[signo];
 	else if (!force_handler)
 		return default_action(m, t, cpu, signo);
@@ -604,7 +610,7 @@ static int deliver(struct sim_machine *m, struct sim_task *t, int signo, int cod
 				  sig_name(signo), (unsigned long long)at->sp,
 				  (act.flags & XK_SA_ONSTACK) && t->k->sig.sas_ss_size
 					  ? " on the sigaltstack" : "");
-		if (signo != XK_SIGSEGV && (ap->installed & (1ULL << XK_SIGSEGV)))
+		if (signo != XK_SIGSEGV && (ap->installed & sig_bit(XK_SIGSEGV)))
 			return deliver(m, t, XK_SIGSEGV, XK_SI_KERNEL, 0, true);
 		return sim_return_to_user(m, cpu);
 	}
@@ -663,7 +669,7 @@ static int exec_sigaction(struct sim_machine *m, const struct sim_stmt *s)
 	if (!ap)
 		return sim_error(m, "out of memory");
 	ap->act[x->signo] = (struct xk_sigaction){ ABI_HANDLER, ABI_RESTORER, x->flags };
-	ap->installed |= 1ULL << x->signo;
+	ap->installed |= sig_bit(x->signo);
 	if (sim_tracing(m))
 		sim_trace(m, SIM_TR_EVENT, "        %s: handler for %s installed%s", t->name,
 			  sig_name(x->signo), (x->flags & XK_SA_ONSTACK) ? " (SA_ONSTACK)" : "");
@@ -780,12 +786,19 @@ static int exec_sigreturn(struct sim_machine *m, const struct sim_stmt *s)
 
 		if (uf)
 			memcpy(&fp, uf + XK_RTF_FPSTATE, 8);
-		len = (uint32_t)xk_umem_avail(&ap->mm, fp);
-		if (len > t->k->fpu.fpstate->user_size + 64u)
-			len = t->k->fpu.fpstate->user_size + 64u;
+		uint64_t avail = xk_umem_avail(&ap->mm, fp);
+
+		len = t->k->fpu.fpstate->user_size + 64u;
+		if (avail < len)
+			len = (uint32_t)avail;
 		src = fp ? xk_umem_ptr(&ap->mm, fp, len) : NULL;
-		if (src && len >= XS_EXT_OFFSET && (img = malloc(len)))
+		/* A legacy-only restore reads 512 bytes: an image near the end
+		 * of user memory may have fewer than 576 (zero-padded here). */
+		if (src && len >= XS_LEGACY_SIZE &&
+		    (img = calloc(1, len > XS_EXT_OFFSET ? len : XS_EXT_OFFSET)))
 			memcpy(img, src, len);
+		if (img && len < XS_EXT_OFFSET)
+			len = XS_EXT_OFFSET;
 	}
 	rc = xk_sigreturn(&m->k, cpu, &ap->mm, fr.frame + 8, &res);
 	set_rc(at, rc);
@@ -809,7 +822,7 @@ static int exec_sigreturn(struct sim_machine *m, const struct sim_stmt *s)
 	if (res.failed) {
 		t->last_signal = XK_SIGSEGV;
 		t->nsignals++;
-		if (ap->installed & (1ULL << XK_SIGSEGV))
+		if (ap->installed & sig_bit(XK_SIGSEGV))
 			return deliver(m, t, XK_SIGSEGV, XK_SI_KERNEL, 0, true);
 	}
 	return sim_return_to_user(m, cpu);
@@ -858,20 +871,23 @@ static int apply_edit(struct sim_machine *m, const struct sim_stmt *s, uint8_t *
 {
 	const struct abi_args *x = s->a.ext;
 	uint8_t v[8192];
+	const char *name = s->argv[s->argc - (x->mode % 10 == 0 ? 3 : 2)];
 
 	if (x->f.width > sizeof(v))
 		return sim_error(m, "field too large");
 	if (x->mode % 10 == 0) { /* set (frame) / poke (ptrace, mode 10) */
 		memcpy(v, s->a.val, x->f.width);
+	} else if (field_io(m->model, &x->f, buf, len, magic2_off, v, false)) {
+		goto outside;
 	} else {
-		if (field_io(m->model, &x->f, buf, len, magic2_off, v, false))
-			return sim_error(m, "%s: the field is outside the %s", s->argv[s->argc - 2],
-					 what);
 		v[x->bit / 8] ^= (uint8_t)(1u << (x->bit % 8));
 	}
 	if (field_io(m->model, &x->f, buf, len, magic2_off, v, true))
-		return sim_error(m, "the field is outside the %s", what);
+		goto outside;
 	return SIM_OK;
+outside:
+	return sim_error(m, "%s (%u bytes) lies outside the %s, which has %llu bytes", name,
+			 x->f.width, what, (unsigned long long)len);
 }
 
 /* The frame's buffer for a field base: the XSAVE area or the rt_sigframe. */
@@ -903,7 +919,9 @@ static int exec_frame(struct sim_machine *m, const struct sim_stmt *s)
 	buf = frame_buf(m, t, fr, x->f.base, &len);
 	if (!buf)
 		return sim_error(m, "%s's frame is not in user memory", t->name);
-	rc = apply_edit(m, s, buf, len, fr->xstate_size, "frame");
+	rc = apply_edit(m, s, buf, len, fr->xstate_size,
+			x->f.base == FB_UC ? "user memory from the rt_sigframe on"
+					   : "user memory from the XSAVE area on");
 	if (!rc && sim_tracing(m))
 		sim_trace(m, SIM_TR_EVENT, "        %s's handler edits its frame: %s", t->name,
 			  s->text);

@@ -91,10 +91,10 @@ ok $? "--json on a passing scenario"
 
 # Malformed files: exit 2, "xstate run: FILE:LINE: reason" on stderr.
 bad() { # line-number pattern name
-	want_line=$1 pat=$2 name=$3
-	run_rc 2 "malformed: $name" "$tmp/bad.xs"
+	want_line=$1 pat=$2 bad_name=$3
+	run_rc 2 "malformed: $bad_name" "$tmp/bad.xs"
 	grep -q "^xstate run: .*bad.xs:$want_line: .*$pat" "$tmp/err"
-	ok $? "malformed: $name reports bad.xs:$want_line"
+	ok $? "malformed: $bad_name reports bad.xs:$want_line"
 }
 printf 'machine cpu=intel-sapphire-rapids\nthread t\nt write ymm99 = 1\n' >"$tmp/bad.xs"
 bad 3 "not a register" "unknown register"
@@ -106,6 +106,30 @@ printf 'machine cpu=intel-sapphire-rapids cpus=2\nthread a on cpu0\nthread b on 
 bad 4 "b is running on cpu1" "impossible step at run time"
 printf 'machine cpu=intel-sapphire-rapids\nthread t\nt write xmm0 = \001\002\n' >"$tmp/bad.xs"
 bad 3 "expected a value" "binary junk"
+head -c 4096 /dev/urandom >"$tmp/bad.xs"
+run_rc 2 "random bytes" "$tmp/bad.xs"
+printf 'machine cpu=intel-sapphire-rapids cpus=99999999999999999999999\n' >"$tmp/bad.xs"
+bad 1 "expected a number" "a number beyond 64 bits"
+printf 'machine cpu=intel-sapphire-rapids\nthread t\nt write xmm0 = 0x1%040d\n' 0 >"$tmp/bad.xs"
+bad 3 "more than 16 bytes" "a value wider than the register"
+printf 'machine cpu=intel-sapphire-rapids\nthread t\nt frobnicate\n' >"$tmp/bad.xs"
+bad 3 "unknown task verb 'frobnicate'" "unknown verb"
+printf 'machine cpu=intel-sapphire-rapids\nlater write xmm0 = 1\nthread later\n' >"$tmp/bad.xs"
+bad 2 "unknown statement or task 'later'" "task used before its declaration"
+{ echo 'machine cpu=intel-sapphire-rapids'; echo 'thread t'
+  for i in $(seq 40); do echo 'irq cpu0 enter'; done; } >"$tmp/bad.xs"
+bad 35 "interrupt entry refused" "interrupts nested too deep"
+awk 'BEGIN { print "machine cpu=intel-sapphire-rapids cpus=2"; print "thread a"; print "thread b on cpu1"
+	for (i = 0; i < 100000; i++) {
+		if (i % 4 == 0) printf "a write zmm%d = 0x%x\n", i % 32, i
+		else if (i % 4 == 1) print "irq cpu0 kfpu"
+		else if (i % 4 == 2) printf "expect a zmm%d == 0x%x\n", (i - 2) % 32, i - 2
+		else print "b syscall" } }' >"$tmp/big.xs"
+run_rc 0 "100000 statements" "$tmp/big.xs" --quiet
+printf 'machine cpu=intel-sapphire-rapids\n\nthread t\nt write xmm0 = \001\n' >"$tmp/bad.xs"
+"$XSTATE" run "$tmp/bad.xs" --json >"$tmp/j3" 2>/dev/null
+[ $? -eq 2 ] && grep -q '"result":"error".*"failure":{"line":4,' "$tmp/j3"
+ok $? "--json on a malformed file names the line"
 run_rc 2 "missing file" "$tmp/nonexistent.xs"
 run_rc 2 "unknown option" "$tmp/fail.xs" --frob
 run_rc 2 "bad --policy" "$tmp/fail.xs" --policy bogus=1

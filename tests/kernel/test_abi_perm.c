@@ -102,6 +102,17 @@ static void check_guest_lock(void)
 	tap_eq_u64(prctl(&a, t, XK_ARCH_REQ_XCOMP_PERM, 18), 0,
 		   "the host permission is not locked by it");
 	at_shutdown(&a);
+	/* The lockless "already permitted" check comes before the lock test
+	 * (xstate_request_perm()): a granted request repeated after the
+	 * first vCPU locked the permissions still returns 0. */
+	if (at_boot(&a, AMX, 1, ""))
+		return;
+	t = at_spawn(&a, "t1", 0);
+	tap_eq_u64(prctl(&a, t, XK_ARCH_REQ_XCOMP_GUEST_PERM, 18), 0, "REQ_GUEST 18 granted");
+	t->fpu.guest_perm.state_perm |= XK_GUEST_PERM_LOCKED;
+	tap_eq_u64(prctl(&a, t, XK_ARCH_REQ_XCOMP_GUEST_PERM, 18), 0,
+		   "REQ_GUEST 18 again after the lock: already permitted -> 0, not EBUSY");
+	at_shutdown(&a);
 }
 
 /* The sigaltstack rules: the request checks every thread with "<", and

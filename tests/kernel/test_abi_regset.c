@@ -70,14 +70,20 @@ static void check_reads(void)
 	tap_eq_u64(r.size, r.k->ucfg.max_size, "NT_X86_XSTATE: user.max_size (%u)", r.size);
 	tap_eq_u64(xk_regset_size(r.k, 0x203), 0, "unknown regset: size 0");
 	len = 64;
-	tap_eq_u64(xk_ptrace_regset(r.k, r.t, false, 0x203, r.buf, &len), (uint64_t)-EINVAL,
-		   "unknown regset -> EINVAL");
+	tap_eq_u64(xk_ptrace_regset(r.k, r.t, false, 0x203, r.buf, &len), (uint64_t)-ESRCH,
+		   "unknown regset, running tracee -> ESRCH (ptrace_check_attach() first)");
+	len = 12;
+	tap_eq_u64(xk_ptrace_regset(r.k, r.t, true, XK_NT_X86_XSTATE, r.buf, &len), (uint64_t)-ESRCH,
+		   "iov_len 12, running tracee -> ESRCH (ptrace_check_attach() first)");
 	tap_eq_u64(regset(&r, false, XK_NT_X86_XSTATE, r.buf, r.size), (uint64_t)-ESRCH,
 		   "a running tracee -> ESRCH");
 	/* Reference: an XSAVE of the live registers, before the tracee stops. */
 	ref = xs_cpu_new(&r.a.kt.m);
 	xs_cpu_copy(ref, r.k->cpu[0].hw);
 	stop(&r);
+	len = 64;
+	tap_eq_u64(xk_ptrace_regset(r.k, r.t, false, 0x203, r.buf, &len), (uint64_t)-EINVAL,
+		   "unknown regset -> EINVAL");
 	len = r.size + 64;
 	tap_eq_u64(xk_ptrace_regset(r.k, r.t, false, XK_NT_X86_XSTATE, r.buf, &len), 0, "GET xstate");
 	tap_eq_u64(len, r.size, "GET: the length is clamped to the regset size");
@@ -183,6 +189,7 @@ enum wflip {
 	W_RSVD63,
 	W_MXCSR_FP,    /* MXCSR bit 16 with FP set */
 	W_MXCSR_YMM,   /* MXCSR bit 16 with only YMM set */
+	W_MXCSR_SSE,   /* MXCSR bit 16 with only SSE set */
 	W_FX_SHORT,    /* NT_PRFPREG with 504 bytes */
 	W_FX_MXCSR,    /* NT_PRFPREG with MXCSR bit 16 */
 };
@@ -237,6 +244,10 @@ static void check_rejected(enum wflip w, const char *what)
 	case W_MXCSR_YMM:
 		mx |= 1u << 16;
 		bv = XS_BIT(XS_C_AVX);
+		break;
+	case W_MXCSR_SSE:
+		mx |= 1u << 16;
+		bv = XS_BIT(XS_C_SSE);
 		break;
 	case W_FX_SHORT:
 		break;
@@ -301,6 +312,123 @@ static void check_pkru_supervisor(void)
 	rs_free(&r);
 }
 
+/* Reviewer additions (R4). Writes that name only some legacy features,
+ * and reads of components whose XSTATE_BV bit is clear: the UABI copies
+ * take FP, MXCSR and XMM from init_fpstate then, whatever the kernel
+ * buffer still holds (xstate.c __copy_xstate_to_uabi_buf(),
+ * copy_uabi_to_xstate()). */
+static uint32_t ld32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint16_t ld16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return v;
+}
+
+/* A NT_X86_XSTATE write of the current image with header xfeatures bv,
+ * FCW fcw and MXCSR mxcsr. */
+static int write_bv(struct rs *r, uint64_t bv, uint16_t fcw, uint32_t mxcsr)
+{
+	regset(r, false, XK_NT_X86_XSTATE, r->buf, r->size);
+	memcpy(r->buf + 512, &bv, 8);
+	memcpy(r->buf + 0, &fcw, 2);
+	memcpy(r->buf + 24, &mxcsr, 4);
+	return regset(r, true, XK_NT_X86_XSTATE, r->buf, r->size);
+}
+
+static void check_partial_writes(void)
+{
+	const uint64_t fp = XS_BIT(XS_C_X87), sse = XS_BIT(XS_C_SSE), ymm = XS_BIT(XS_C_AVX);
+	struct rs r;
+	struct xk_fpstate *fps;
+	uint8_t fx[512], v[16];
+
+	if (rs_setup(&r, MODEL))
+		return;
+	stop(&r);
+	fps = r.t->fpu.fpstate;
+	tap_eq_u64(write_bv(&r, fp | sse, 0x027f, 0x1f80), 0, "partial: FP|SSE write, FCW 0x27f");
+	/* SSE alone: MXCSR is taken although FP (whose chunk holds it) is not. */
+	tap_eq_u64(write_bv(&r, sse, 0x0123, 0x7f80), 0, "partial: SSE-only write, MXCSR 0x7f80");
+	tap_eq_u64(ld32(fps->regs + 24), 0x7f80, "partial: SSE-only write stores MXCSR");
+	tap_eq_u64(ld16(fps->regs), 0x027f, "partial: SSE-only write leaves the FP chunk alone");
+	regset(&r, false, XK_NT_X86_XSTATE, r.buf, r.size);
+	tap_eq_u64(ld16(r.buf), 0x037f, "partial: FP not in XSTATE_BV -> FCW read from init (0x37f)");
+	tap_eq_u64(ld32(r.buf + 24), 0x7f80, "partial: SSE in XSTATE_BV -> MXCSR from the buffer");
+	/* FP alone: its chunk carries MXCSR into the buffer, but a read shows
+	 * the init MXCSR (neither SSE nor YMM is set). */
+	tap_eq_u64(write_bv(&r, fp, 0x027f, 0x5f80), 0, "partial: FP-only write, MXCSR 0x5f80");
+	tap_eq_u64(ld32(fps->regs + 24), 0x5f80, "partial: the FP chunk carried MXCSR in");
+	regset(&r, false, XK_NT_X86_XSTATE, r.buf, r.size);
+	tap_eq_u64(ld32(r.buf + 24), 0x1f80, "partial: neither SSE nor YMM -> MXCSR read from init");
+	tap_eq_u64(ld16(r.buf), 0x027f, "partial: FP in XSTATE_BV -> FCW from the buffer");
+	/* YMM alone: NT_X86_XSTATE shows MXCSR, NT_PRFPREG (FX mode masks
+	 * the header to FP|SSE) shows the init value. */
+	tap_eq_u64(write_bv(&r, ymm, 0x0123, 0x7f80), 0, "partial: YMM-only write, MXCSR 0x7f80");
+	regset(&r, false, XK_NT_X86_XSTATE, r.buf, r.size);
+	tap_eq_u64(ld32(r.buf + 24), 0x7f80, "partial: NT_X86_XSTATE: YMM set -> MXCSR shown");
+	regset(&r, false, XK_NT_PRFPREG, fx, sizeof(fx));
+	tap_eq_u64(ld32(fx + 24), 0x1f80, "partial: NT_PRFPREG: SSE clear -> init MXCSR (YMM ignored)");
+	/* Nothing at all, then NT_PRFPREG: the write marks FP|SSE in use, or
+	 * the restore would initialise what it wrote. */
+	tap_eq_u64(write_bv(&r, 0, 0x037f, 0x1f80), 0, "partial: xfeatures 0");
+	tap_eq_u64(xk_fpstate_xstate_bv(fps) & XS_MASK_FPSSE, 0, "partial: FP|SSE now init");
+	regset(&r, false, XK_NT_PRFPREG, fx, sizeof(fx));
+	kt_pattern(v, 16, 43);
+	memcpy(fx + 176, v, 16); /* XMM1 */
+	tap_eq_u64(regset(&r, true, XK_NT_PRFPREG, fx, sizeof(fx)), 0, "partial: NT_PRFPREG write");
+	tap_eq_u64(xk_fpstate_xstate_bv(fps) & XS_MASK_FPSSE, XS_MASK_FPSSE,
+		   "partial: NT_PRFPREG write sets XSTATE_BV FP|SSE");
+	kt_run(&r.a.kt, 0, r.t);
+	tap_eq_u64(kt_peek(&r.a.kt, 0, "xmm1", 43), 1, "partial: XMM1 loaded from the write");
+	tap_ok(r.a.kt.bad == 0, "partial: no invariant violation (%s)", r.a.kt.bad_why);
+	rs_free(&r);
+}
+
+/* Live supervisor state (CET_U): never in NT_X86_XSTATE, untouched by a
+ * write (its XSTATE_BV bit and its registers survive). */
+static void check_live_supervisor(void)
+{
+	struct rs r;
+	uint64_t bv, ucet = 0, ssp = 0;
+
+	if (rs_setup(&r, "intel-sapphire-rapids"))
+		return;
+	if (!(r.k->kcfg.max_features & XS_BIT(XS_C_CET_U))) {
+		tap_skip("no CET_U in the kernel's features");
+		rs_free(&r);
+		return;
+	}
+	xk_enter_kernel(r.k, 0);
+	xs_wrmsr(r.k->cpu[0].hw, XS_MSR_U_CET, 1);
+	xs_wrmsr(r.k->cpu[0].hw, XS_MSR_PL3_SSP, 0x7fff0000);
+	xk_return_to_user(r.k, 0);
+	stop(&r);
+	tap_ok(xk_fpstate_xstate_bv(r.t->fpu.fpstate) & XS_BIT(XS_C_CET_U),
+	       "CET_U live: saved with XSTATE_BV[11] set");
+	tap_eq_u64(regset(&r, false, XK_NT_X86_XSTATE, r.buf, r.size), 0, "CET_U live: GET xstate");
+	memcpy(&bv, r.buf + 512, 8);
+	tap_eq_u64(bv & XK_MASK_SUPERVISOR_ALL, 0, "CET_U live: no supervisor bit in the header");
+	tap_eq_u64(bv, xk_fpstate_xstate_bv(r.t->fpu.fpstate) & r.t->fpu.fpstate->user_xfeatures,
+		   "CET_U live: header = XSTATE_BV & user_xfeatures");
+	tap_eq_u64(regset(&r, true, XK_NT_X86_XSTATE, r.buf, r.size), 0, "CET_U live: SET it back");
+	tap_ok(xk_fpstate_xstate_bv(r.t->fpu.fpstate) & XS_BIT(XS_C_CET_U),
+	       "CET_U live: the write keeps XSTATE_BV[11]");
+	kt_run(&r.a.kt, 0, r.t);
+	at_peek(&r.a, 0, "u_cet", (uint8_t *)&ucet);
+	at_peek(&r.a, 0, "pl3_ssp", (uint8_t *)&ssp);
+	tap_ok(ucet == 1 && ssp == 0x7fff0000, "CET_U live: U_CET/PL3_SSP restored unchanged");
+	rs_free(&r);
+}
+
 int main(void)
 {
 	tap_plan_lazy();
@@ -316,8 +444,11 @@ int main(void)
 	check_rejected(W_RSVD63, "xstate write with header byte 63 bit 7");
 	check_rejected(W_MXCSR_FP, "xstate write with MXCSR bit 16, FP set");
 	check_rejected(W_MXCSR_YMM, "xstate write with MXCSR bit 16, only YMM set");
+	check_rejected(W_MXCSR_SSE, "xstate write with MXCSR bit 16, only SSE set");
 	check_rejected(W_FX_SHORT, "fpregs write of 504 bytes");
 	check_rejected(W_FX_MXCSR, "fpregs write with MXCSR bit 16");
 	check_pkru_supervisor();
+	check_partial_writes();
+	check_live_supervisor();
 	return tap_done();
 }

@@ -299,6 +299,71 @@ static void check_unmapped(void)
 	at_shutdown(&a);
 }
 
+/* Reviewer additions (R4). PKRU in its init state (XINUSE[9] = 0, e.g.
+ * after an XRSTOR that initialised it): XSAVE leaves XSTATE_BV[9] clear,
+ * update_pkru_in_sigframe() sets it anyway and stores the value. */
+static void check_pkru_init(void)
+{
+	struct at a;
+	struct xk_sigframe sf;
+	uint8_t *img;
+	uint64_t inuse = ~0ULL;
+	uint32_t pko;
+
+	if (at_boot(&a, "intel-skylake-sp", 1, "")) {
+		tap_skip("skylake-sp does not boot");
+		return;
+	}
+	at_spawn(&a, "t1", 0);
+	pko = a.kt.m.comp[XS_C_PKRU].offset;
+	img = aligned_alloc(64, 4096);
+	memset(img, 0, 4096);
+	tap_ok(xs_xrstor(a.kt.k.cpu[0].hw, img, 4096, XS_BIT(XS_C_PKRU)) == XS_OK,
+	       "pkru init: the task's XRSTOR initialises PKRU");
+	free(img);
+	xs_xgetbv(a.kt.k.cpu[0].hw, 1, &inuse);
+	tap_eq_u64(inuse & XS_BIT(XS_C_PKRU), 0, "pkru init: XINUSE[PKRU] = 0");
+	at_st32(&a, rdown(AT_SP - 128 - 2700, 64) + pko, 0xa5a5a5a5u);
+	tap_ok(at_deliver(&a, 0, AT_SP, 0, XK_SIGUSR1, &sf) == 0, "pkru init: delivered");
+	tap_ok(at_ld64(&a, sf.fpstate + 512) & XS_BIT(XS_C_PKRU),
+	       "pkru init: XSTATE_BV.PKRU set although XSAVE left it clear");
+	tap_eq_u64(at_ld32(&a, sf.fpstate + pko), 0, "pkru init: the PKRU slot holds 0");
+	at_shutdown(&a);
+}
+
+/* sig_prepare_pkru() opens every key before the frame is written; only a
+ * failed XSAVE area write (copy_fpstate_to_sigframe) puts the old value
+ * back. A failed rt_sigframe write after it leaves PKRU 0, as in Linux
+ * (get_sigframe(), x64_setup_rt_frame(); SIGSEGV follows). */
+static void check_pkru_frame_fault(void)
+{
+	struct at a;
+	struct xk_sigframe sf;
+	uint32_t pk = 1, us;
+	uint64_t base = AT_STACK_TOP - AT_STACK_SIZE;
+
+	if (at_boot(&a, "intel-skylake-sp", 1, "")) {
+		tap_skip("skylake-sp does not boot");
+		return;
+	}
+	at_spawn(&a, "t1", 0);
+	us = a.kt.k.cpu[0].current->fpu.fpstate->user_size;
+	xs_wrpkru(a.kt.k.cpu[0].hw, 0x12345678);
+	/* XSAVE area at base + 64 (mapped), rt_sigframe below base. */
+	tap_eq_u64(at_deliver(&a, 0, base + 64 + 128 + us + 4, 0, XK_SIGUSR1, &sf),
+		   (uint64_t)-EFAULT, "pkru: rt_sigframe unmapped -> EFAULT");
+	tap_eq_u64(sf.fpstate, base + 64, "pkru: the XSAVE area was inside the stack");
+	xs_rdpkru(a.kt.k.cpu[0].hw, &pk);
+	tap_eq_u64(pk, 0, "pkru: left as sig_prepare_pkru() set it (0)");
+	/* The XSAVE area itself unmapped: PKRU is restored. */
+	xs_wrpkru(a.kt.k.cpu[0].hw, 0x12345678);
+	tap_eq_u64(at_deliver(&a, 0, 0x10000000u, 0, XK_SIGUSR1, &sf), (uint64_t)-EFAULT,
+		   "pkru: XSAVE area unmapped -> EFAULT");
+	xs_rdpkru(a.kt.k.cpu[0].hw, &pk);
+	tap_eq_u64(pk, 0x12345678, "pkru: a failed XSAVE area write restores it");
+	at_shutdown(&a);
+}
+
 int main(void)
 {
 	tap_plan_lazy();
@@ -309,5 +374,7 @@ int main(void)
 	check_pkru();
 	check_altstack();
 	check_unmapped();
+	check_pkru_init();
+	check_pkru_frame_fault();
 	return tap_done();
 }

@@ -385,6 +385,50 @@ static void check_supervisor(void)
 	at_shutdown(&r.a);
 }
 
+/* Reviewer additions (R4): the frame's XSAVE image moved elsewhere by the
+ * handler (uc_mcontext.fpstate rewritten). Alignment is the hardware's
+ * rule (XRSTOR: 64 bytes, FXRSTOR: 16), user memory the kernel's. */
+enum moved { MV_MAGIC2_UNMAPPED, MV_FX_ALIGN16, MV_FX_ALIGN8, MV_XRSTOR_ALIGN16 };
+
+static void run_moved(enum moved m, const char *what)
+{
+	struct rt r;
+	uint64_t to, len;
+
+	if (rt_setup(&r, MODEL, "")) {
+		tap_skip("%s: setup failed", what);
+		return;
+	}
+	len = usize(&r) + 4;
+	switch (m) {
+	case MV_MAGIC2_UNMAPPED:
+		/* The first 1024 bytes at the very top of the stack mapping:
+		 * the sw bytes are readable, MAGIC2 at + xstate_size is not.
+		 * check_xstate_in_sigframe(): __get_user(magic2) faults ->
+		 * failure, not the legacy-only fallback. */
+		to = AT_STACK_TOP - 1024;
+		len = 1024;
+		break;
+	case MV_FX_ALIGN16:
+	case MV_XRSTOR_ALIGN16:
+		to = fp(&r) - 0x4000 + 16;
+		break;
+	case MV_FX_ALIGN8:
+	default:
+		to = fp(&r) - 0x4000 + 8;
+		break;
+	}
+	memcpy(at_mem(&r.a, to, len), at_mem(&r.a, fp(&r), len), len);
+	at_st64(&r.a, r.sf.frame + XK_RTF_FPSTATE, to);
+	if (m == MV_FX_ALIGN16 || m == MV_FX_ALIGN8)
+		at_st32(&r.a, to + 464, 0); /* magic1 gone: FXRSTOR path */
+	if (m == MV_FX_ALIGN16)
+		expect_fx_only(&r, what);
+	else
+		expect_segv(&r, what, false);
+	at_shutdown(&r.a);
+}
+
 int main(void)
 {
 	tap_plan_lazy();
@@ -399,5 +443,9 @@ int main(void)
 	run_case(T_FPSTATE_UNMAPPED, "fpstate unmapped", "sigreturn-fail=keep", true);
 	check_need_load_path();
 	check_supervisor();
+	run_moved(MV_MAGIC2_UNMAPPED, "MAGIC2 beyond user memory");
+	run_moved(MV_FX_ALIGN16, "image moved to a 16-byte boundary, magic1 gone: FXRSTOR");
+	run_moved(MV_FX_ALIGN8, "image moved to an 8-byte boundary, magic1 gone: FXRSTOR #GP");
+	run_moved(MV_XRSTOR_ALIGN16, "image moved to a 16-byte boundary: XRSTOR #GP");
 	return tap_done();
 }

@@ -301,6 +301,123 @@ static void check_harvest(void)
 	}
 }
 
+/* Reviewer additions (R4): paths where the registers a CPU holds are not
+ * the task's own, and the MSR side of the #NM. Each fails if the rule it
+ * names is removed. */
+
+/* IA32_XFD_ERR is cleared by the #NM handler (traps.c handle_xfd_event). */
+static void check_xfd_err_cleared(void)
+{
+	struct at a;
+	if (at_boot(&a, AMX, 1, ""))
+		return;
+	at_spawn(&a, "t1", 0);
+	xk_arch_prctl(&a.kt.k, a.kt.k.cpu[0].current, &a.mm, XK_ARCH_REQ_XCOMP_PERM, 18);
+	ldtilecfg(&a, 0);
+	touch_tmm0(&a, 0, 3);
+	tap_eq_u64(xs_xfd_err(a.kt.k.cpu[0].hw), 0, "after the XFD #NM: IA32_XFD_ERR cleared by the handler");
+	at_shutdown(&a);
+}
+
+/* fpstate_realloc() with the registers not loaded (the task was switched
+ * out inside the system call): they are loaded first, so the state is not
+ * lost to the empty new buffer. */
+static void check_prealloc_not_loaded(void)
+{
+	struct at a;
+	struct xk_kernel *k;
+	struct xk_task *t, *other;
+
+	if (at_boot(&a, AMX, 1, "prealloc=on"))
+		return;
+	k = &a.kt.k;
+	t = at_spawn(&a, "t1", 0);
+	kt_write(&a.kt, 0, "zmm5", 21);
+	xk_arch_prctl(k, t, &a.mm, XK_ARCH_REQ_XCOMP_PERM, 18);
+	other = xk_spawn(k, "t2");
+	xk_enter_kernel(k, 0);
+	xk_switch(k, 0, other);
+	xk_return_to_user(k, 0);
+	kt_write(&a.kt, 0, "zmm5", 22);
+	xk_enter_kernel(k, 0);
+	xk_switch(k, 0, t);
+	tap_ok(t->need_load != 0, "prealloc: t1 back in the kernel, its registers not loaded");
+	tap_eq_u64(xk_arch_prctl(k, t, &a.mm, XK_ARCH_REQ_XCOMP_PREALLOC, 18), 0,
+		   "prealloc with the registers not loaded -> 0");
+	xk_return_to_user(k, 0);
+	tap_eq_u64(kt_peek(&a.kt, 0, "zmm5", 21), 1, "prealloc: t1's ZMM5 survived the new buffer");
+	tap_ok(a.kt.bad == 0, "prealloc: no invariant violation (%s)", a.kt.bad_why);
+	at_shutdown(&a);
+}
+
+/* A harvested task whose CPU still holds its registers (nothing ran there
+ * since): the next return to user mode must restore, which re-arms XFD. */
+static void check_harvest_same_cpu(void)
+{
+	struct at a;
+	struct xk_kernel *k;
+	struct xk_task *t;
+	struct xk_fault_result r;
+
+	if (at_boot(&a, AMX, 1, "harvest=on"))
+		return;
+	k = &a.kt.k;
+	t = at_spawn(&a, "t1", 0);
+	xk_arch_prctl(k, t, &a.mm, XK_ARCH_REQ_XCOMP_PERM, 18);
+	ldtilecfg(&a, 0);
+	touch_tmm0(&a, 0, 1);
+	xs_tilerelease(k->cpu[0].hw);
+	kt_idle(&a.kt, 0);
+	tap_eq_u64(xk_xstate_harvest(k, NULL), 1, "same CPU: the clean buffer is harvested");
+	kt_run(&a.kt, 0, t);
+	tap_eq_u64(xs_xfd(k->cpu[0].hw), XS_BIT(XS_C_XTILEDATA),
+		   "same CPU: back on the CPU that held its registers, XFD re-armed");
+	ldtilecfg(&a, 0);
+	kt_reset_counts(&a.kt);
+	r = touch_tmm0(&a, 0, 2);
+	tap_ok(r.action == XK_FA_RETRY && a.kt.n[XK_EV_FAULT] == 1 && a.kt.n[XK_EV_REALLOC] == 1,
+	       "same CPU: the next tile use takes #NM and allocates again");
+	at_shutdown(&a);
+}
+
+/* fpu__clear_user_states() updates XFD: a sigreturn with a NULL fpstate
+ * by a task (no AMX) whose CPU last ran an AMX task (XFD 0) must not
+ * leave XFD disarmed ("x86/fpu: Ensure XFD state on signal delivery"). */
+static void check_clear_user_states_xfd(void)
+{
+	struct at a;
+	struct xk_kernel *k;
+	struct xk_task *t, *amx;
+	struct xk_sigframe sf;
+	struct xk_fault_result r;
+	uint64_t tile = XS_BIT(XS_C_XTILEDATA);
+
+	if (at_boot(&a, AMX, 1, ""))
+		return;
+	k = &a.kt.k;
+	t = at_spawn(&a, "t1", 0);
+	at_deliver(&a, 0, AT_SP, 0, XK_SIGUSR1, &sf);
+	at_st64(&a, sf.frame + XK_RTF_FPSTATE, 0);
+	amx = xk_spawn(k, "amx");
+	xk_enter_kernel(k, 0);
+	xk_switch(k, 0, amx);
+	xk_return_to_user(k, 0);
+	xk_arch_prctl(k, amx, &a.mm, XK_ARCH_REQ_XCOMP_PERM, 18);
+	ldtilecfg(&a, 0);
+	touch_tmm0(&a, 0, 5);
+	tap_eq_u64(xs_xfd(k->cpu[0].hw), 0, "clear_user_states: the AMX task runs with XFD 0");
+	xk_enter_kernel(k, 0);
+	xk_switch(k, 0, t); /* t1 in its sigreturn system call, registers not loaded */
+	tap_eq_u64(at_sigreturn(&a, 0, sf.frame, NULL), 0, "clear_user_states: sigreturn, fpstate NULL");
+	tap_eq_u64(xs_xfd(k->cpu[0].hw), tile, "clear_user_states: t1 back in user mode with XFD armed");
+	ldtilecfg(&a, 0);
+	r = touch_tmm0(&a, 0, 6);
+	tap_ok(r.action == XK_FA_SIGNAL && r.signo == XK_SIGILL,
+	       "clear_user_states: t1's tile access still takes #NM -> SIGILL");
+	tap_ok(t->fpu.fpstate == t->fpu.default_fpstate, "clear_user_states: t1 has no AMX buffer");
+	at_shutdown(&a);
+}
+
 int main(void)
 {
 	tap_plan_lazy();
@@ -308,5 +425,9 @@ int main(void)
 	check_frames();
 	check_prealloc();
 	check_harvest();
+	check_xfd_err_cleared();
+	check_prealloc_not_loaded();
+	check_harvest_same_cpu();
+	check_clear_user_states_xfd();
 	return tap_done();
 }

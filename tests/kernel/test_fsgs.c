@@ -384,17 +384,21 @@ static void test_fork_exec(void)
 	kt_run(&t, 0, a);
 	SYSCALL(&t, 0, xk_modify_ldt(&t.k, 0, 0x11, &u));
 	xs_mov_to_seg(hw(&t, 0), XS_SEG_FS, 0x2f);
+	xs_mov_to_seg(hw(&t, 0), XS_SEG_GS, 2); /* a null selector with RPL 2 */
 	xs_wrsegbase(hw(&t, 0), XS_SEG_GS, BASE_B);
 	xk_enter_kernel(&t.k, 0);
 	tap_eq_u64(xk_clone(&t.k, 0, 0, "child", &child), 0, "fork");
 	xk_return_to_user(&t.k, 0);
-	tap_ok(child->thread.fsindex == 0x2f && child->thread.gsbase == BASE_B,
-	       "the child gets the parent's live selector and base");
+	tap_ok(child->thread.fsindex == 0x2f && child->thread.gsindex == 2 &&
+	       child->thread.gsbase == BASE_B, "the child gets the parent's live selectors and base");
+	tap_eq_u64(view(&t, 0).gs_sel, 2, "the parent returns from fork with SYSRET: GS 2 kept");
 	tap_ok(child->proc->ldt && child->proc->ldt != a->proc->ldt &&
 	       child->proc->ldt[5] == a->proc->ldt[5], "and a copy of the LDT");
 	kt_run(&t, 0, child);
 	tap_ok(view(&t, 0).fs_sel == 0x2f && view(&t, 0).fs_base == TLS_BASE &&
 	       view(&t, 0).gs_base == BASE_B, "the child runs with them");
+	tap_eq_u64(view(&t, 0).gs_sel, 0,
+		   "... except GS 2: the child's first return (ret_from_fork) is an IRET");
 	xk_enter_kernel(&t.k, 0);
 	xk_exec(&t.k, 0);
 	xk_return_to_user(&t.k, 0);

@@ -178,6 +178,70 @@ static void deterministic(void)
 	free(b);
 }
 
+/* Reviewer additions (R4): hostile statements run to a precise error or
+ * to Linux's answer, never to a crash (this test also runs under ASan and
+ * UBSan in `make test`). */
+static void hostile_inputs(void)
+{
+	static const struct {
+		const char *text;
+		int status;
+		const char *msg; /* in the message (errors), or NULL */
+	} cases[] = {
+		/* Signal 64: the last bit of the handler mask. */
+		{ "t1 sigaction 64\nt1 signal 64\nexpect in-handler t1 == 1\nt1 sigreturn\n"
+		  "expect in-handler t1 == 0\n", SIM_OK, NULL },
+		/* Edits at any offset: inside user memory they land, outside
+		 * they are refused with the field, its size and the room. */
+		{ "t1 signal SIGUSR1\nt1 frame set byte.65536 = 1\n", SIM_ERROR,
+		  "byte.65536 (1 bytes) lies outside the user memory from the XSAVE area on" },
+		{ "t1 signal SIGUSR1\nt1 frame flip uc.u64.65536 63\n", SIM_ERROR,
+		  "uc.u64.65536 (8 bytes) lies outside the user memory from the rt_sigframe on" },
+		{ "t1 signal SIGUSR1\nt1 frame set u64.3000 = 0xffffffffffffffff\nt1 sigreturn\n"
+		  "expect errno t1 == 0\n", SIM_OK, NULL },
+		{ "ptrace t1 get fpregs\nptrace t1 poke ymm3 = fill:0x01\n", SIM_ERROR,
+		  "ymm3 (32 bytes) lies outside the regset buffer, which has 576 bytes" },
+		{ "ptrace t1 get xstate len=8\nptrace t1 flip u64.72 0\n", SIM_ERROR,
+		  "lies outside the regset buffer, which has 72 bytes" },
+		/* Frame pointers anywhere: SIGSEGV, or Linux's fallback. */
+		{ "t1 signal SIGUSR1\nt1 frame set uc.fpstate = 0xffffffffffffffc0\nt1 sigreturn\n"
+		  "expect errno t1 == EFAULT\nexpect signal t1 == SIGSEGV\n", SIM_OK, NULL },
+		{ "t1 signal SIGUSR1\nt1 frame set uc.fpstate = 0x7ffffffffff0\nt1 sigreturn\n"
+		  "expect signal t1 == SIGSEGV\n", SIM_OK, NULL },
+		/* 512 bytes below the end of the stack mapping, no magic1: the
+		 * legacy-only restore reads exactly those 512 bytes. */
+		{ "t1 signal SIGUSR1\nt1 frame set uc.fpstate = 0x7fffffeffe00\nt1 sigreturn\n"
+		  "expect errno t1 == 0\nexpect t1 xmm0 == zero\n", SIM_OK, NULL },
+		{ "t1 signal SIGUSR1\nt1 frame set xstate_size = 0xffffffff\n"
+		  "t1 frame set extended_size = 0xffffffff\nt1 sigreturn\nexpect errno t1 == 0\n",
+		  SIM_OK, NULL },
+		/* A handler that moves its stack pointer off the map. */
+		{ "t1 signal SIGUSR1\nt1 frame set uc.rsp = 8\nt1 sigreturn\nt1 signal SIGUSR1\n"
+		  "expect errno t1 == EFAULT\nexpect signal t1 == SIGSEGV\n"
+		  "expect in-handler t1 == 0\n", SIM_OK, NULL },
+		{ "t1 signal SIGUSR1\nt1 frame set uc.ss_sp = 0xfffffffffffff000\n"
+		  "t1 frame set uc.ss_size = 0xffffffffffffffff\nt1 frame set uc.ss_flags = 0\n"
+		  "t1 sigreturn\nt1 signal SIGUSR1 onstack\nexpect signal t1 == SIGSEGV\n", SIM_OK,
+		  NULL },
+		/* ptrace buffers of any size. */
+		{ "ptrace t1 get xstate len=0\nexpect errno t1 == 0\nptrace t1 set xstate len=0\n"
+		  "expect errno t1 == EFAULT\nptrace t1 set xstate len=4\nexpect errno t1 == EINVAL\n"
+		  "ptrace t1 set fpregs len=8\nexpect errno t1 == EINVAL\n"
+		  "ptrace t1 get fpregs len=1048576\nptrace t1 set fpregs len=1048576\n"
+		  "expect errno t1 == 0\n", SIM_OK, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[1024];
+		const struct sim_result *r;
+
+		snprintf(text, sizeof(text), SPR "%s", cases[i].text);
+		r = st_run(text, NULL);
+		tap_ok(r->status == cases[i].status && (!cases[i].msg || has(r->message, cases[i].msg)),
+		       "hostile %zu: %s", i, r->message[0] ? r->message : "ok");
+	}
+}
+
 int main(void)
 {
 	tap_plan_lazy();
@@ -187,5 +251,6 @@ int main(void)
 	frame_check_catches_bug();
 	shadow_follows();
 	deterministic();
+	hostile_inputs();
 	return tap_done();
 }

@@ -141,8 +141,13 @@ int cmd_run(int argc, char **argv)
 	if (sim_scenario_load(file, &sc, err, sizeof(err))) {
 		fprintf(stderr, "xstate run: %s\n", err);
 		if (json) {
+			size_t n = strlen(file);
+
 			r->status = SIM_ERROR;
 			snprintf(r->message, sizeof(r->message), "%s", err);
+			/* The parser's message is "FILE:LINE: reason". */
+			if (!strncmp(err, file, n) && err[n] == ':')
+				r->fail_line = (unsigned)strtoul(err + n + 1, NULL, 10);
 			print_json(r, file);
 		}
 		free(r);
