@@ -138,6 +138,8 @@ struct xk_uregion {
 	uint64_t size;     /* bytes, a multiple of the page size */
 	uint8_t *bytes;    /* host memory, page aligned */
 	char name[16];
+	uint64_t touched;  /* lowest offset xk_umem_ptr() handed out (uaccess.c reuses
+			    * a region's memory after zeroing from here) */
 };
 
 struct xk_umem {

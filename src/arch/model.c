@@ -254,6 +254,11 @@ static int fail(struct parse *p, unsigned line, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
 		va_end(ap);
+		/* Reasons quote the file's text: keep control characters
+		 * out of the terminal. */
+		for (char *q = p->err + n; *q; q++)
+			if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				*q = '?';
 	}
 	return -1;
 }
@@ -797,8 +802,9 @@ static int validate(struct parse *p, struct xs_model *m)
 	uint32_t want;
 
 	if (!p->line_d[0] || !p->line_d[1])
-		return fail(p, p->last_line, "sub-leaf 0xd.%d is missing (0xd.0 and 0xd.1 are required)",
-			    p->line_d[0] ? 1 : 0);
+		return fail(p, p->last_line ? p->last_line : 1,
+			    "sub-leaf 0xd.%d is missing (0xd.0 and 0xd.1 are required)%s",
+			    p->line_d[0] ? 1 : 0, p->last_line ? "" : "; the file is empty");
 	decode_leaf_d(m);
 	if (check_masks(p, m))
 		return -1;

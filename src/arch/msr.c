@@ -138,7 +138,7 @@ enum xs_fault xs_wrmsr(struct xs_cpu *c, uint32_t msr, uint64_t val)
 	case XS_MSR_XSS:
 		why = xs_xss_invalid_reason(&c->model, val);
 		if (why)
-			return xsi_fault(c, XS_GP, "WRMSR IA32_XSS = %#" PRIx64 ": %s", val, why);
+			return xsi_fault(c, XS_GP, "WRMSR IA32_XSS = %#" PRIx64 ": %s (SDM 13.3)", val, why);
 		c->st.xss = val;
 		return XS_OK;
 	case XS_MSR_XFD:

@@ -148,6 +148,11 @@ __attribute__((format(printf, 2, 3))) static int perr(struct cursor *c, const ch
 	va_start(ap, fmt);
 	vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
+	/* The message quotes untrusted text: no control characters reach
+	 * the terminal. */
+	for (char *q = c->err; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			*q = '?';
 	return -1;
 }
 
@@ -490,7 +495,7 @@ int xs_prog_parse_line(struct xs_prog *p, const char *line, int lineno, char *er
 		if (!strcasecmp(c.tok[0], ops[k].name))
 			break;
 	if (k == XS_OP_COUNT) {
-		perr(&c, "unknown operation '%s'", c.tok[0]);
+		perr(&c, "unknown operation '%.40s'%s", c.tok[0], strlen(c.tok[0]) > 40 ? "..." : "");
 		free(copy);
 		return -1;
 	}

@@ -125,10 +125,10 @@ static bool cet_ctl_ok(struct xs_cpu *c, const char *insn, uint32_t msr, uint64_
 		return bad(c, insn, "%s = %#" PRIx64 ": EB_LEG_BITMAP_BASE (bits 63:12) is not canonical (SDM Vol. 1 17.2.3)",
 			   mname(msr), v);
 	if (!ft->shstk && (v & (CET_SH_STK_EN | CET_WR_SHSTK_EN)))
-		return bad(c, insn, "%s = %#" PRIx64 " enables shadow stacks, which CPUID.(07H,0):ECX.CET_SS does not enumerate",
+		return bad(c, insn, "%s = %#" PRIx64 " enables shadow stacks, which CPUID.(07H,0):ECX.CET_SS does not enumerate (SDM Vol. 1 17.2.3)",
 			   mname(msr), v);
 	if (!ft->ibt && (v & (CET_IBT_LOW | CET_SUPPRESS | CET_WAIT_ENDBR | CET_LEG_BITMAP)))
-		return bad(c, insn, "%s = %#" PRIx64 " sets indirect-branch-tracking bits, which CPUID.(07H,0):EDX.CET_IBT does not enumerate",
+		return bad(c, insn, "%s = %#" PRIx64 " sets indirect-branch-tracking bits, which CPUID.(07H,0):EDX.CET_IBT does not enumerate (SDM Vol. 1 17.2.3)",
 			   mname(msr), v);
 	return true;
 }
@@ -163,24 +163,24 @@ static bool value_ok(struct xs_cpu *c, const char *insn, uint32_t msr, uint64_t 
 		return true;
 	case XS_MSR_PASID:
 		if (v & ~PASID_VALID)
-			return bad(c, insn, "IA32_PASID = %#" PRIx64 " sets reserved bits (valid: 31, 19:0)", v);
+			return bad(c, insn, "IA32_PASID = %#" PRIx64 " sets reserved bits (valid: 31, 19:0) (SDM 13.5.8)", v);
 		return true;
 	case XS_MSR_PM_CTL1:
 		if (v & ~PM_CTL1_VALID)
-			return bad(c, insn, "IA32_PM_CTL1 = %#" PRIx64 " sets reserved bits (valid: bit 0)", v);
+			return bad(c, insn, "IA32_PM_CTL1 = %#" PRIx64 " sets reserved bits (valid: bit 0) (SDM 13.5.10)", v);
 		return true;
 	case XS_MSR_HWP_REQUEST:
 		if (v & ~HWP_REQ_VALID)
-			return bad(c, insn, "IA32_HWP_REQUEST = %#" PRIx64 " sets reserved bits 58:43", v);
+			return bad(c, insn, "IA32_HWP_REQUEST = %#" PRIx64 " sets reserved bits 58:43 (SDM 13.5.13)", v);
 		return true;
 	case XS_MSR_RTIT_CTL:
 		if (v & ~RTIT_CTL_VALID)
-			return bad(c, insn, "IA32_RTIT_CTL = %#" PRIx64 " sets reserved bits (%#" "llx)",
+			return bad(c, insn, "IA32_RTIT_CTL = %#" PRIx64 " sets reserved bits (%#" "llx) (SDM 13.5.6, Vol. 3 33.2.8.2)",
 				   v, v & ~RTIT_CTL_VALID);
 		return true;
 	case XS_MSR_LBR_CTL:
 		if (v & ~LBR_CTL_VALID)
-			return bad(c, insn, "IA32_LBR_CTL = %#" PRIx64 " sets reserved bits (valid: %#llx)",
+			return bad(c, insn, "IA32_LBR_CTL = %#" PRIx64 " sets reserved bits (valid: %#llx) (SDM 13.5.12)",
 				   v, (unsigned long long)LBR_CTL_VALID);
 		return true;
 	case XS_MSR_LBR_DEPTH:
@@ -189,7 +189,7 @@ static bool value_ok(struct xs_cpu *c, const char *insn, uint32_t msr, uint64_t 
 		/* WRMSR takes only a supported depth; XRSTORS with another
 		 * value takes the depth-mismatch path (13.5.12). */
 		if (!image && (v == 0 || v % 8 || v > c->lbr_max_depth))
-			return bad(c, insn, "IA32_LBR_DEPTH = %" PRIu64 " is not a supported depth (multiples of 8 up to %u)",
+			return bad(c, insn, "IA32_LBR_DEPTH = %" PRIu64 " is not a supported depth (multiples of 8 up to %u) (SDM 13.5.12)",
 				   v, c->lbr_max_depth);
 		return true;
 	case XS_MSR_UINTR_HANDLER:

@@ -56,7 +56,7 @@ enum xs_fault xs_xsetbv(struct xs_cpu *c, uint32_t ecx, uint64_t val)
 		return xsi_fault(c, XS_GP, "XSETBV: ECX = %u, only XCR0 is writable (SDM Vol. 2 XSETBV)", ecx);
 	why = xs_xcr0_invalid_reason(&c->model, val);
 	if (why)
-		return xsi_fault(c, XS_GP, "XSETBV XCR0 = %#" PRIx64 ": %s", val, why);
+		return xsi_fault(c, XS_GP, "XSETBV XCR0 = %#" PRIx64 ": %s (SDM Vol. 2 XSETBV, 13.3)", val, why);
 	/* Clearing a bit keeps the component's contents (13.3). */
 	c->st.xcr0 = val;
 	return XS_OK;

@@ -593,7 +593,6 @@ int xe_feat_format(const struct xe_exec *x, const struct xe_config *c, const str
 
 struct mini {
 	struct sim_parser p;
-	struct sim_scenario sc;
 	struct sim_symbol sym[2];
 	char procs[2][SIM_NAME_MAX];
 	struct sim_task *task[2];
@@ -698,9 +697,13 @@ static int run_line(struct sim_machine *m, const char *text, struct sim_task *a,
 		return sim_error(m, "out of memory");
 	memset(mi, 0, sizeof(*mi));
 	memset(&s, 0, sizeof(s));
+	/* The verbs' parse functions do not read the scenario (only the
+	 * machine and policy statements do): an empty one, per thread. */
+	static _Thread_local struct sim_scenario empty_sc;
+
 	mi->p.file = "explore";
 	mi->p.line = 1;
-	mi->p.sc = &mi->sc;
+	mi->p.sc = &empty_sc;
 	mi->p.have_machine = true;
 	mi->p.model = (struct xs_model *)m->model;
 	mi->p.ncpus = m->ncpus;
@@ -708,9 +711,6 @@ static int run_line(struct sim_machine *m, const char *text, struct sim_task *a,
 	mi->p.cap_tasks = 2;
 	mi->p.procs = mi->procs;
 	mi->p.cap_procs = 2;
-	mi->sc.model = *m->model;
-	mi->sc.ncpus = m->ncpus;
-	mi->sc.policy = m->k.policy;
 	if (a)
 		add_sym(mi, a);
 	if (b)

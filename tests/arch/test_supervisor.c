@@ -305,6 +305,54 @@ static void test_values(void)
 	free(a);
 }
 
+/* Rules of supervisor images the other tests do not reach: shadow-stack
+ * bits need CPUID CET_SS, UINTR_TT must be canonical (checked by WRMSR and
+ * XRSTORS alike), and with impl.xrstor_load_checks_init a supervisor
+ * component loaded with its initial configuration leaves XINUSE clear. */
+static void test_more_values(void)
+{
+	struct xs_model m = *fx_model("intel-sapphire-rapids");
+	uint64_t xss = XS_BIT(XS_C_CET_U) | XS_BIT(XS_C_UINTR);
+	struct xs_cpu *c, *s;
+	uint8_t *a = fx_area();
+	uint32_t o;
+
+	m.feat.shstk = false;
+	c = fx_cpu(&m, 0x7, xss);
+	s = fx_snap(c);
+	FX_FAULT(c, s, xs_wrmsr(c, XS_MSR_U_CET, 0x1), XS_GP, "WRMSR U_CET SH_STK_EN without CET_SS");
+	o = image(&m, a, xss, xss, XS_C_CET_U);
+	fx_st64(a + o, 0x2);
+	xrstors_fault(c, a, xss, "XRSTORS U_CET WR_SHSTK_EN without CET_SS");
+	fx_st64(a + o, 0x4);
+	FX_OK(c, xs_xrstors(c, a, AREA, xss), "XRSTORS U_CET ENDBR_EN (IBT is there)");
+	xs_cpu_free(c);
+	xs_cpu_free(s);
+
+	c = fx_cpu(fx_model("intel-sapphire-rapids"), 0x7, xss);
+	s = fx_snap(c);
+	FX_FAULT(c, s, xs_wrmsr(c, XS_MSR_UINTR_TT, 0x0000800000000001ULL), XS_GP,
+		 "WRMSR UINTR_TT not canonical");
+	o = image(&m, a, xss, xss, XS_C_UINTR);
+	fx_st64(a + o + 40, 0xFFFF7F0000000001ULL);
+	xrstors_fault(c, a, xss, "XRSTORS UINTR image: UINTR_TT not canonical");
+	fx_st64(a + o + 40, 0xFFFF800000000001ULL);
+	FX_OK(c, xs_xrstors(c, a, AREA, xss), "XRSTORS UINTR_TT canonical (upper half)");
+	xs_cpu_free(c);
+	xs_cpu_free(s);
+
+	/* AMD host model: CET_U loaded with zeros (XSTATE_BV[11] = 1). */
+	c = fx_cpu(fx_model("host-amd-epyc-vm"), 0x7, XS_BIT(XS_C_CET_U));
+	FX_OK(c, xs_wrmsr(c, XS_MSR_PL3_SSP, 0x1000), "WRMSR PL3_SSP");
+	tap_ok(xs_xinuse(c) & XS_BIT(XS_C_CET_U), "CET_U in use");
+	o = image(fx_model("host-amd-epyc-vm"), a, XS_BIT(XS_C_CET_U), XS_BIT(XS_C_CET_U), XS_C_CET_U);
+	FX_OK(c, xs_xrstors(c, a, AREA, ~0ULL), "XRSTORS CET_U loaded with zeros");
+	tap_eq_u64(xs_xinuse(c) & XS_BIT(XS_C_CET_U), 0,
+		   "xrstor_load_checks_init: CET_U loaded in its initial configuration is not in use");
+	xs_cpu_free(c);
+	free(a);
+}
+
 int main(void)
 {
 	tap_plan_lazy();
@@ -313,5 +361,6 @@ int main(void)
 	test_pt();
 	test_lbr();
 	test_values();
+	test_more_values();
 	return tap_done();
 }

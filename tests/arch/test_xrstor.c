@@ -471,6 +471,160 @@ static void test_round_trips(void)
 		round_trip(xs_builtin_name(i));
 }
 
+/* Restore rules the other tests do not reach: the bounds check of the
+ * compacted form, its initialization of x87 and of XFD-armed components,
+ * components XCR0 leaves out, the XRSTORS header rules checked one by one,
+ * PKRU's 4 bytes, a bad TILECFG, MXCSR_MASK 0, and XINUSE after a
+ * compacted load of init values (impl.xrstor_load_checks_init). */
+static void test_restore_rules(void)
+{
+	struct xs_model *m = fx_model("intel-sapphire-rapids");
+	struct xs_cpu *c = fx_cpu(m, 0x602E7, 0xDD00);
+	uint8_t *a = fx_area(), ymm[32], want[32], cfg[64] = { 1 };
+	const uint8_t *legacy = xs_comp_regs(c, XS_C_X87);
+	struct xs_reg r;
+	uint32_t need;
+
+	/* 13.13: the compacted area, checked before anything is loaded. */
+	fx_reg_fill(c, "zmm20", 5);
+	memset(a, 0, AREA);
+	FX_OK(c, xs_xsavec(c, a, AREA, 0x602E7), "XSAVEC every user component");
+	need = xs_size_compacted(m, 0x602E7);
+	rstor_fault(c, xs_xrstor, a, need - 1, ~0ULL, XS_PF, "%s", "compacted XRSTOR one byte short");
+	FX_OK(c, xs_xrstor(c, a, need, ~0ULL), "compacted XRSTOR in exactly the compacted size");
+	memset(a, 0, AREA);
+	FX_OK(c, xs_xsaves(c, a, AREA, ~0ULL), "XSAVES everything");
+	need = xs_size_compacted(m, 0x602E7 | 0xDD00);
+	rstor_fault(c, xs_xrstors, a, need - 1, ~0ULL, XS_PF, "%s", "XRSTORS one byte short");
+	FX_OK(c, xs_xrstors(c, a, need, ~0ULL), "XRSTORS in exactly the compacted size");
+
+	/* Compacted form, XSTATE_BV[0] = 0: x87 is initialized. */
+	fx_reg_fill(c, "st0", 0x61);
+	fx_reg_fill(c, "fcw", 0x7F);
+	std_image(a, 0x6);
+	fx_st64(a + 520, XS_COMPACTED_BIT | 0x7);
+	FX_OK(c, xs_xrstor(c, a, AREA, 0x7), "compacted XRSTOR, XSTATE_BV[0] = 0");
+	tap_eq_u64(fx_ld16(legacy), 0x037F, "x87 initialized by the compacted form: FCW 037FH");
+	tap_ok(fx_all(legacy + 32, 10, 0), "... and ST0 zero");
+
+	/* Compacted form with TILEDATA armed but XSTATE_BV[18] = 0 (13.14). */
+	cfg[16] = 64;
+	cfg[48] = 16;
+	xs_reg_lookup(m, "tilecfg", &r);
+	xs_reg_write(c, &r, cfg);
+	fx_reg_fill(c, "tmm0", 0x33);
+	memset(a, 0, AREA);
+	FX_OK(c, xs_xsavec(c, a, AREA, 0x602E7), "XSAVEC with tile data");
+	fx_st64(a + 512, fx_xstate_bv(a) & ~XS_BIT(XS_C_XTILEDATA));
+	xs_wrmsr(c, XS_MSR_XFD, XS_BIT(XS_C_XTILEDATA));
+	FX_OK(c, xs_xrstor(c, a, AREA, ~0ULL), "compacted XRSTOR initializing armed TILEDATA: no #NM");
+	tap_ok(fx_all(xs_comp_regs(c, XS_C_XTILEDATA), 8192, 0), "TILEDATA initialized");
+	tap_eq_u64(xs_xfd_err(c), 0, "IA32_XFD_ERR not written");
+	xs_wrmsr(c, XS_MSR_XFD, 0);
+
+	/* A component XCR0 leaves out keeps its contents through a restore
+	 * with RFBM all ones (RFBM = XCR0 & EDX:EAX, 13.3). */
+	fx_reg_fill(c, "ymm5", 0x71);
+	fx_reg_get(c, "ymm5", want);
+	FX_OK(c, xs_xsetbv(c, 0, 0x3), "XSETBV x87|SSE");
+	std_image(a, 0x3);
+	FX_OK(c, xs_xrstor(c, a, AREA, ~0ULL), "standard XRSTOR, RFBM all ones, AVX not in XCR0");
+	fx_st64(a + 520, XS_COMPACTED_BIT | 0x3);
+	FX_OK(c, xs_xrstor(c, a, AREA, ~0ULL), "compacted XRSTOR, RFBM all ones, AVX not in XCR0");
+	FX_OK(c, xs_xsetbv(c, 0, 0x602E7), "XSETBV everything again");
+	fx_reg_get(c, "ymm5", ymm);
+	tap_ok(!memcmp(ymm + 16, want + 16, 16), "YMM5_H untouched while XCR0[2] = 0");
+
+	/* XRSTORS header rules, each with an image that is otherwise good. */
+	memset(a, 0, AREA);
+	fx_st32(a + 24, 0x1F80);
+	fx_st64(a + 512, 0x3);
+	fx_st64(a + 520, 0x3);
+	rstor_fault(c, xs_xrstors, a, AREA, ~0ULL, XS_GP, "%s", "XRSTORS: XCOMP_BV = 3 without bit 63");
+	fx_st64(a + 520, XS_COMPACTED_BIT | 0x3);
+	FX_OK(c, xs_xrstors(c, a, AREA, ~0ULL), "XRSTORS: the same image with bit 63");
+	fx_st64(a + 512, 0x3 | XS_BIT(XS_C_PASID));
+	rstor_fault(c, xs_xrstors, a, AREA, ~0ULL, XS_GP, "%s",
+		    "XRSTORS: XSTATE_BV bit 10 (PASID, enabled) not in XCOMP_BV");
+	fx_st64(a + 512, 0x3 | XS_BIT(63));
+	FX_OK(c, xs_xrstors(c, a, AREA, ~0ULL), "XRSTORS: XSTATE_BV[63] = 1 is inside XCOMP_BV");
+	xs_cpu_free(c);
+	c = fx_cpu(m, 0x7, XS_BIT(XS_C_PT) | XS_BIT(XS_C_CET_U));
+	fx_st64(a + 512, 0x3);
+	fx_st64(a + 520, XS_COMPACTED_BIT | 0x3 | XS_BIT(XS_C_CET_S));
+	rstor_fault(c, xs_xrstors, a, AREA, ~0ULL, XS_GP, "%s",
+		    "XRSTORS: XCOMP_BV bit 12 (CET_S, supported, not in IA32_XSS)");
+	fx_st64(a + 520, XS_COMPACTED_BIT | 0x3 | XS_BIT(XS_C_OPMASK));
+	rstor_fault(c, xs_xrstors, a, AREA, ~0ULL, XS_GP, "%s",
+		    "XRSTORS: XCOMP_BV bit 5 (opmask, supported, not in XCR0)");
+	xs_cpu_free(c);
+
+	/* PKRU is bytes 3:0 of its component (13.5.7). */
+	c = fx_cpu(m, 0x207, 0);
+	xs_set_cr4_pke(c, true);
+	memset(a, 0, AREA);
+	fx_st32(a + 24, 0x1F80);
+	fx_st64(a + 512, XS_BIT(XS_C_PKRU));
+	fx_st32(a + 0xA80, 0x55555554);
+	fx_st32(a + 0xA84, 0xFFFFFFFF);
+	FX_OK(c, xs_xrstor(c, a, AREA, ~0ULL), "XRSTOR PKRU with bytes 4-7 set");
+	{
+		uint32_t pkru = 0;
+		xs_rdpkru(c, &pkru);
+		tap_eq_u64(pkru, 0x55555554, "RDPKRU reads bytes 3:0");
+	}
+	fx_pattern(a, AREA, 0x19);
+	FX_OK(c, xs_xsave(c, a, AREA, ~0ULL), "XSAVE PKRU");
+	tap_ok(fx_ld32(a + 0xA80) == 0x55555554 && fx_ld32(a + 0xA84) == 0,
+	       "XSAVE writes PKRU and zeros in bytes 4-7");
+	xs_cpu_free(c);
+
+	/* A TILECFG that LDTILECFG would refuse initializes TILECFG (13.5.14). */
+	c = fx_cpu(m, 0x60007, 0);
+	memset(a, 0, AREA);
+	fx_st32(a + 24, 0x1F80);
+	fx_st64(a + 512, XS_BIT(XS_C_XTILECFG));
+	memcpy(a + 0xAC0, cfg, 64);
+	FX_OK(c, xs_xrstor(c, a, AREA, ~0ULL), "XRSTOR a valid TILECFG");
+	tap_ok(!memcmp(xs_comp_regs(c, XS_C_XTILECFG), cfg, 64), "valid TILECFG loaded");
+	a[0xAC0] = 2; /* palette 2 does not exist */
+	FX_OK(c, xs_xrstor(c, a, AREA, ~0ULL), "XRSTOR a TILECFG with palette 2: no fault");
+	tap_ok(fx_all(xs_comp_regs(c, XS_C_XTILECFG), 64, 0), "... TILECFG initialized instead");
+	xs_cpu_free(c);
+
+	/* MXCSR_MASK 0 means FFBFH for loads (SDM Vol. 1 11.6.6); saves store 0. */
+	{
+		struct xs_model m0 = *m;
+		struct xs_cpu *s;
+
+		m0.impl.mxcsr_mask = 0;
+		c = fx_cpu(&m0, 0x7, 0);
+		FX_OK(c, xs_ldmxcsr(c, 0x1FBF), "MXCSR_MASK 0: LDMXCSR 1FBFH");
+		s = fx_snap(c);
+		FX_FAULT(c, s, xs_ldmxcsr(c, 0x1FC0), XS_GP, "MXCSR_MASK 0: LDMXCSR DAZ (bit 6)");
+		xs_cpu_free(s);
+		std_image(a, 0x7);
+		fx_st32(a + 24, 0x1F80 | 0x40);
+		rstor_fault(c, xs_xrstor, a, AREA, ~0ULL, XS_GP, "%s", "MXCSR_MASK 0: XRSTOR MXCSR with DAZ");
+		FX_OK(c, xs_xsave(c, a, AREA, ~0ULL), "XSAVE");
+		tap_eq_u64(fx_ld32(a + 28), 0, "MXCSR_MASK stored as 0");
+		xs_cpu_free(c);
+	}
+
+	/* impl.xrstor_load_checks_init (AMD): a compacted load of zeros. */
+	c = fx_cpu(fx_model("host-amd-epyc-vm"), 0x7, 0);
+	fx_reg_fill(c, "ymm1", 0x10);
+	memset(a, 0, AREA);
+	fx_st32(a + 24, 0x1F80);
+	fx_st64(a + 512, 0x6);
+	fx_st64(a + 520, XS_COMPACTED_BIT | 0x7);
+	fx_st64(a + 160, 1);
+	FX_OK(c, xs_xrstor(c, a, AREA, ~0ULL), "compacted XRSTOR: AVX loaded with zeros, SSE with data");
+	tap_eq_u64(xs_xinuse(c) & 0x6, 0x2, "AVX loaded in its initial configuration leaves XINUSE[2] = 0");
+	xs_cpu_free(c);
+	free(a);
+}
+
 int main(void)
 {
 	tap_plan_lazy();
@@ -480,5 +634,6 @@ int main(void)
 	test_tracking();
 	test_xfd();
 	test_round_trips();
+	test_restore_rules();
 	return tap_done();
 }

@@ -573,6 +573,92 @@ static void test_x87_errptr(void)
 	free(a);
 }
 
+/* Fault priority (SDM Vol. 3 6.9: faults from decoding the instruction,
+ * #UD and then #NM, come before faults on executing it, #GP): checks that
+ * overlap are reported in that order. */
+static void test_fault_priority(void)
+{
+	struct xs_model *m = fx_model("intel-sapphire-rapids");
+	struct xs_cpu *c = fx_cpu(m, 0x7, 0x100);
+	uint8_t *a = fx_area();
+
+	xs_set_cr0_ts(c, true);
+	xs_set_cpl(c, 3);
+	save_fault(c, xs_xsaves, a, AREA, ~0ULL, XS_NM, "XSAVES at CPL 3 with CR0.TS=1: #NM before #GP");
+	save_fault(c, xs_xsave, a + 8, AREA - 8, ~0ULL, XS_NM,
+		   "XSAVE misaligned with CR0.TS=1: #NM before #GP");
+	xs_set_cr4_osxsave(c, false);
+	save_fault(c, xs_xsave, a, AREA, ~0ULL, XS_UD, "XSAVE with CR4.OSXSAVE=0 and CR0.TS=1: #UD before #NM");
+	save_fault(c, xs_xsaves, a, AREA, ~0ULL, XS_UD,
+		   "XSAVES with CR4.OSXSAVE=0, CR0.TS=1, CPL 3: #UD first");
+	xs_cpu_free(c);
+	free(a);
+}
+
+/* XSAVEC rules the other tests do not reach: bits outside RFBM are written
+ * as 0 even for SSE with MXCSR != 1F80H (13.10), XSAVEC never applies the
+ * modified optimization (13.10), and XSAVES writes no byte of an LBR
+ * component in its initial configuration even without the init
+ * optimization (13.5.12). */
+static void test_compacted_save_rules(void)
+{
+	struct xs_model m = *fx_model("intel-sapphire-rapids");
+	struct xs_cpu *c = fx_cpu(&m, 0x7, 0xDD00);
+	uint8_t *a = fx_area();
+	struct xs_layout l;
+
+	FX_OK(c, xs_ldmxcsr(c, 0x1F00), "LDMXCSR 1F00H");
+	fx_reg_fill(c, "ymm2", 3);
+	fx_pattern(a, AREA, 0x21);
+	FX_OK(c, xs_xsavec(c, a, AREA, 0x5), "XSAVEC RFBM x87|AVX with MXCSR != 1F80H");
+	tap_eq_u64(fx_xstate_bv(a), 0x4, "XSTATE_BV[1] = 0: SSE is outside RFBM (MXCSR does not force it)");
+	tap_ok(a[24] == (uint8_t)(0x21 + 24 * 7) && a[28] == (uint8_t)(0x21 + 28 * 7),
+	       "MXCSR and MXCSR_MASK not written without RFBM[1]");
+	FX_OK(c, xs_xsavec(c, a, AREA, 0x7), "XSAVEC RFBM x87|SSE|AVX");
+	tap_ok(fx_xstate_bv(a) & 2, "with RFBM[1] = 1, MXCSR != 1F80H sets XSTATE_BV[1]");
+	xs_ldmxcsr(c, 0x1F80);
+
+	/* No modified optimization: a compacted XRSTOR from the same address
+	 * with XCOMP_BV = RFBM | bit 63 does not let XSAVEC skip anything. */
+	memset(a, 0, AREA);
+	FX_OK(c, xs_xsavec(c, a, AREA, 0x7), "XSAVEC");
+	FX_OK(c, xs_xrstor(c, a, AREA, 0x7), "compacted XRSTOR from the same area");
+	tap_eq_u64(xs_xmodified(c) & 7, 0, "XMODIFIED clear for RFBM");
+	memset(a + 576, 0xEE, 256);
+	FX_OK(c, xs_xsavec(c, a, AREA, 0x7), "XSAVEC again, same address and RFBM");
+	tap_ok(!fx_all(a + 576, 256, 0xEE), "XSAVEC wrote the unmodified AVX (no modified optimization)");
+	/* XSAVES's modified optimization covers SSE, MXCSR included: after an
+	 * XRSTORS of SSE neither the XMMs nor MXCSR count as modified. */
+	fx_reg_fill(c, "xmm1", 0x3C);
+	FX_OK(c, xs_xsaves(c, a, AREA, 0x7), "XSAVES with XMM1 in use");
+	FX_OK(c, xs_xrstors(c, a, AREA, 0x7), "XRSTORS from it");
+	memset(a + 24, 0xEE, 4);
+	memset(a + 160, 0xEE, 256);
+	FX_OK(c, xs_xsaves(c, a, AREA, 0x7), "XSAVES again, SSE unmodified");
+	tap_ok(fx_all(a + 160, 256, 0xEE) && fx_all(a + 24, 4, 0xEE),
+	       "XSAVES skipped the unmodified SSE (XMMs and MXCSR)");
+	xs_cpu_free(c);
+
+	m.impl.xsaves_init_opt = false;
+	c = fx_cpu(&m, 0x7, 0xDD00);
+	tap_eq_u64(xs_xinuse(c) & XS_BIT(XS_C_LBR), 0, "after RESET LBR is not in use");
+	fx_pattern(a, AREA, 0x43);
+	FX_OK(c, xs_xsaves(c, a, AREA, 0x7 | XS_BIT(XS_C_LBR)), "XSAVES AVX|LBR, init optimization off");
+	xs_layout_compacted(&m, fx_xcomp_bv(a), &l);
+	tap_ok(fx_all(a + 576, 256, 0), "init AVX written (no init optimization)");
+	{
+		bool untouched = true;
+
+		for (uint32_t i = 0; i < l.size_of[XS_C_LBR]; i++)
+			if (a[l.offset[XS_C_LBR] + i] != (uint8_t)(0x43 + (l.offset[XS_C_LBR] + i) * 7))
+				untouched = false;
+		tap_ok(untouched, "no byte of the init LBR component written (13.5.12)");
+	}
+	tap_eq_u64(fx_xstate_bv(a) & XS_BIT(XS_C_LBR), 0, "XSTATE_BV[15] = 0");
+	xs_cpu_free(c);
+	free(a);
+}
+
 int main(void)
 {
 	tap_plan_lazy();
@@ -584,5 +670,7 @@ int main(void)
 	test_xfd();
 	test_layouts();
 	test_x87_errptr();
+	test_fault_priority();
+	test_compacted_save_rules();
 	return tap_done();
 }

@@ -120,6 +120,75 @@ run "$X" decode
 [ "$rc" -eq 2 ]
 ok $? "decode: no FILE is a usage error"
 
+# --- start state, load, decode verdicts ---
+run "$X" exec --cpu intel-sapphire-rapids 'rdmsr IA32_XSS' 'xgetbv 0'
+[ "$rc" -eq 0 ] && [ "$(tr '\n' ' ' <"$tmp/out")" = "0xdd00 0x602e7 " ]
+ok $? "exec: XCR0 and IA32_XSS default to everything the model supports"
+run "$X" exec --cpu intel-sapphire-rapids --xss 0x100 --xcr0 'x87|sse' 'rdmsr IA32_XSS' 'xgetbv 0'
+[ "$rc" -eq 0 ] && [ "$(tr '\n' ' ' <"$tmp/out")" = "0x100 0x3 " ]
+ok $? "exec: --xcr0 and --xss set the start state"
+printf 'abc' >"$tmp/three.bin"
+run "$X" exec 'fill a 0xff' "load a $tmp/three.bin" 'dump a 0 16'
+[ "$rc" -eq 0 ] && has '^000000  61 62 63 00 00 00 00 00  00 00 00 00 00 00 00 00' "$tmp/out"
+ok $? "exec: load of a short file zeroes the rest of the buffer"
+"$X" exec 'wrmsr IA32_PASID 0x80000001' 'xsaves a' "store a $tmp/sup.img" >/dev/null 2>&1
+run "$X" decode "$tmp/sup.img"
+[ "$rc" -eq 3 ] && has '^xrstor (RFBM all ones): would fault: #GP: XRSTOR: XCOMP_BV bit 8 (pt)' "$tmp/out" &&
+	has '^xrstors (RFBM all ones): would restore' "$tmp/out" && has 'pasid  *0x0*80000001' "$tmp/out"
+ok $? "decode: an XSAVES image: XRSTOR faults (exit 3), XRSTORS at CPL 0 restores"
+"$X" exec 'wrmsr IA32_PL3_SSP 0x1001' >/dev/null 2>&1
+[ $? -eq 3 ]
+ok $? "exec: WRMSR PL3_SSP not 4-byte aligned is #GP (exit 3)"
+
+# --- hostile programs: precise errors, never a crash ---
+two=$(printf 'xsave a\nxrstor a')
+run "$X" exec "$two" 'xgetbv 0'
+[ "$rc" -eq 0 ] && has '^0x602e7$' "$tmp/out"
+ok $? "exec: an argument holding newlines is several lines"
+two=$(printf 'xsave a\nbogus')
+run "$X" exec 'xgetbv 0' "$two"
+[ "$rc" -eq 2 ] && has "line 3: unknown operation 'bogus'" "$tmp/err"
+ok $? "exec: lines of multi-line arguments are numbered in order"
+printf 'xsave a\nxgetbv 0\nxr\000stor a\n' | run "$X" exec
+[ "$rc" -eq 2 ] && has 'line 3: contains a NUL byte' "$tmp/err" && [ ! -s "$tmp/out" ]
+ok $? "exec: a NUL byte is a syntax error at its line, nothing runs"
+printf 'xs\033[2Jave a\n' | run "$X" exec
+[ "$rc" -eq 2 ] && ! grep -q "$(printf '\033')" "$tmp/err"
+ok $? "exec: control characters in the program are not echoed to the terminal"
+if command -v python3 >/dev/null 2>&1; then
+	python3 -c 'import sys; sys.stdout.write("set a 0 " + "00" * 5000000 + "\n")' | run "$X" exec
+	[ "$rc" -eq 2 ] && has 'line 1: line is longer than' "$tmp/err"
+	ok $? "exec: a 10 MB line is refused with its line number"
+else
+	skip "no python3"
+fi
+head -c 200000 /dev/urandom >"$tmp/junk.bin" 2>/dev/null || dd if=/dev/urandom of="$tmp/junk.bin" bs=1000 count=200 2>/dev/null
+run "$X" exec <"$tmp/junk.bin"
+[ "$rc" -eq 2 ]
+ok $? "exec: binary junk on standard input is exit 2"
+run "$X" exec 'xsave a+18446744073709551616' 'dump a 99999999999999999999 1' 'fill a 256'
+[ "$rc" -eq 2 ] && has 'line 1: xsave' "$tmp/err"
+ok $? "exec: offsets past 64 bits are a syntax error"
+run "$X" exec 'xsave a+4096'
+[ "$rc" -eq 3 ] && has '^#PF: XSAVE: the area' "$tmp/err"
+ok $? "exec: an operand that runs past the buffer is #PF"
+run "$X" exec "load a $tmp/junk.bin"
+[ "$rc" -eq 1 ] && has 'larger than the' "$tmp/err"
+ok $? "exec: a file larger than the buffer is refused"
+run "$X" exec --cpu "$tmp/junk.bin" 'xgetbv 0'
+[ "$rc" -eq 2 ] && has 'NUL byte' "$tmp/err"
+ok $? "exec: a binary --cpu file is a usage error"
+for f in junk.bin three.bin; do
+	run "$X" decode --json "$tmp/$f"
+	{ [ "$rc" -eq 1 ] || [ "$rc" -eq 3 ] || [ "$rc" -eq 0 ]; } && has '"xrstor":{"verdict"' "$tmp/out" &&
+		! has 'Sanitizer\|runtime error' "$tmp/err"
+	ok $? "decode --json $f: a verdict, not a crash (status $rc)"
+done
+printf '\000\000\000' | head -c 0 >"$tmp/empty.img"
+run "$X" decode "$tmp/empty.img"
+[ "$rc" -eq 1 ] && has 'header: missing' "$tmp/out"
+ok $? "decode: an empty file has no header (exit 1)"
+
 # --- host oracle commands (need XSAVE in user mode) ---
 if "$X" exec --compare 'cpl 3' 'xgetbv 0' >/dev/null 2>&1; then
 	run "$X" bench insn --json --iterations 2000

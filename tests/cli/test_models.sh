@@ -182,5 +182,35 @@ line=$(grep -n '^0xd.1 ' "$tmp/damaged.txt" | cut -d: -f1)
 ok $([ $? -eq 2 ] && grep -q "damaged.txt:$line: 1.EBX=896 but the compacted size" "$tmp/err"; echo $?) \
 	"1.EBX disagreeing with the components: exit 2 at the sub-leaf 1 line"
 
+# --- hostile model files: exit 2 and FILE:LINE: reason, never a crash ---
+: >"$tmp/empty.txt"
+"$XSTATE" info --cpu "$tmp/empty.txt" >"$tmp/out" 2>"$tmp/err"
+ok $([ $? -eq 2 ] && grep -q "empty.txt:1: sub-leaf 0xd.0 is missing .*empty" "$tmp/err"; echo $?) \
+	"empty model file: exit 2 at line 1"
+head -c 4096 /dev/urandom >"$tmp/junk.txt" 2>/dev/null
+"$XSTATE" layout --cpu "$tmp/junk.txt" >"$tmp/out" 2>"$tmp/err"
+ok $([ $? -eq 2 ] && [ -s "$tmp/err" ]; echo $?) "binary model file: exit 2"
+printf '# name: x\n\033[2J0xd.0 eax=3\n' >"$tmp/esc.txt"
+"$XSTATE" info --cpu "$tmp/esc.txt" >"$tmp/out" 2>"$tmp/err"
+ok $([ $? -eq 2 ] && grep -q 'esc.txt:2: ' "$tmp/err" && ! grep -q "$(printf '\033')" "$tmp/err"; echo $?) \
+	"control characters in a model file are not echoed"
+awk 'BEGIN { s = "#"; for (i = 0; i < 2000; i++) s = s "x"; print s }' >"$tmp/long.txt"
+"$XSTATE" info --cpu "$tmp/long.txt" >"$tmp/out" 2>"$tmp/err"
+ok $([ $? -eq 2 ] && grep -q 'long.txt:1: line longer than' "$tmp/err"; echo $?) "a very long line: exit 2"
+sed 's/^0xd.11 eax=00000010 ebx=00000000/0xd.11 eax=00000010 ebx=00000a00/' \
+	"$TOP/data/cpus/intel-sapphire-rapids.txt" >"$tmp/damaged.txt"
+line=$(grep -n '^0xd.11 ' "$tmp/damaged.txt" | cut -d: -f1)
+"$XSTATE" info --cpu "$tmp/damaged.txt" >"$tmp/out" 2>"$tmp/err"
+ok $([ $? -eq 2 ] && grep -q "damaged.txt:$line: .*supervisor component 11 (cet_u) has standard offset" "$tmp/err"; echo $?) \
+	"a supervisor component with a standard offset: exit 2 at its line"
+sed 's/^0xd.0 eax=000602e7 ebx=00002b00 ecx=00002b00/0xd.0 eax=000602e7 ebx=00002b00 ecx=00002b40/' \
+	"$TOP/data/cpus/intel-sapphire-rapids.txt" >"$tmp/damaged.txt"
+line=$(grep -n '^0xd.0 ' "$tmp/damaged.txt" | cut -d: -f1)
+"$XSTATE" info --cpu "$tmp/damaged.txt" >"$tmp/out" 2>"$tmp/err"
+ok $([ $? -eq 2 ] && grep -q "damaged.txt:$line: 0.ECX=11072 but the standard size" "$tmp/err"; echo $?) \
+	"sub-leaf 0 ECX disagreeing with the components: exit 2 at its line"
+"$XSTATE" layout --xcr0 0x10000000000000000 >"$tmp/out" 2>"$tmp/err"
+ok $([ $? -eq 2 ]; echo $?) "a mask wider than 64 bits is exit 2"
+
 echo "1..$n"
 exit $failed

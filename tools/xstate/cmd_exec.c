@@ -44,6 +44,39 @@ static char *read_stream(FILE *f, size_t *len)
 	return s;
 }
 
+/* The program arguments as one text, a newline after each. */
+static char *join_args(int n, char **args, size_t *len)
+{
+	size_t total = 1, at = 0;
+	char *s;
+
+	for (int k = 0; k < n; k++)
+		total += strlen(args[k]) + 1;
+	s = malloc(total);
+	if (!s)
+		return NULL;
+	for (int k = 0; k < n; k++) {
+		size_t l = strlen(args[k]);
+
+		memcpy(s + at, args[k], l);
+		at += l;
+		s[at++] = '\n';
+	}
+	s[at] = '\0';
+	*len = at;
+	return s;
+}
+
+/* 1-based line number of position p in text. */
+static size_t line_of(const char *text, const char *p)
+{
+	size_t line = 1;
+
+	for (; text < p; text++)
+		line += *text == '\n';
+	return line;
+}
+
 /* Shared by exec and decode: --cpu/--xcr0/--xss into a configured CPU. */
 static int mask_opt(const char *cmd, const char *opt, const char *s, uint64_t *out)
 {
@@ -119,23 +152,24 @@ int cmd_exec(int argc, char **argv)
 	}
 
 	xs_prog_init(&p, m);
-	if (first < argc) {
-		for (i = first; i < argc; i++)
-			if (xs_prog_parse_line(&p, argv[i], i - first + 1, err, sizeof(err)) != 0) {
-				fprintf(stderr, "xstate exec: %s\n", err);
-				goto out_prog;
-			}
-	} else {
+	{
+		/* One line per argument (an argument holding newlines is several
+		 * lines), or standard input: line numbers count the same way. */
 		size_t len;
-		char *text = read_stream(stdin, &len);
+		char *text = first < argc ? join_args(argc - first, argv + first, &len)
+					  : read_stream(stdin, &len);
+		const char *nul;
 
 		if (!text) {
-			fprintf(stderr, "xstate exec: cannot read the program from standard input\n");
+			fprintf(stderr, "xstate exec: %s\n", first < argc ? "out of memory"
+					: "cannot read the program from standard input");
 			r = CLI_FAIL;
 			goto out_prog;
 		}
-		if (memchr(text, '\0', len)) {
-			fprintf(stderr, "xstate exec: the program contains a NUL byte\n");
+		nul = memchr(text, '\0', len);
+		if (nul) {
+			fprintf(stderr, "xstate exec: line %zu: contains a NUL byte (not a text program)\n",
+				line_of(text, nul));
 			free(text);
 			goto out_prog;
 		}
