@@ -109,50 +109,47 @@ static enum xs_fault indep_op(struct xk_cpu *c, bool save, struct xk_indep_buf *
 	return f;
 }
 
-int xk_xsaves_indep(struct xk_kernel *k, unsigned cpu, struct xk_indep_buf *b, uint64_t mask,
-		    const char *why)
+/* One XSAVES or XRSTORS of independent features on their own buffer
+ * (arch/x86/kernel/fpu/xstate.c xsaves()/xrstors()): Linux's mask rules,
+ * a trace event, and a WARN if the instruction faults — the invariant "no
+ * kernel-issued XRSTORS ever faults" covers these too. */
+static int indep_insn(struct xk_kernel *k, unsigned cpu, struct xk_indep_buf *b, uint64_t mask,
+		      const char *why, bool save)
 {
-	struct xk_cpu *c;
+	enum xk_insn insn = save ? XK_I_XSAVES : XK_I_XRSTORS;
 	enum xs_fault f;
 
 	if (cpu >= k->ncpus)
 		return -EINVAL;
-	c = &k->cpu[cpu];
-	if (!indep_mask_ok(k, (int)cpu, b, mask, XK_I_XSAVES))
+	if (!indep_mask_ok(k, (int)cpu, b, mask, insn))
 		return -EINVAL;
-	f = indep_op(c, true, b, mask);
-	k->stats.indep_saves++;
-	XK_TRACE(k, .type = XK_EV_INDEP, .cpu = (int)cpu, .insn = XK_I_XSAVES, .fault = f,
+	f = indep_op(&k->cpu[cpu], save, b, mask);
+	if (save)
+		k->stats.indep_saves++;
+	else
+		k->stats.indep_restores++;
+	XK_TRACE(k, .type = XK_EV_INDEP, .cpu = (int)cpu, .insn = insn, .fault = f,
 		 .mask = mask, .bytes = b->size, .task = b->task, .why = why);
 	if (f) {
-		xk_warn(k, (int)cpu, "XSAVES of independent features faulted", XK_I_XSAVES, f);
+		xk_warn(k, (int)cpu, save ? "XSAVES of independent features faulted"
+					  : "XRSTORS of independent features faulted", insn, f);
 		return -EFAULT;
 	}
-	b->saved = true;
+	if (save)
+		b->saved = true;
 	return 0;
+}
+
+int xk_xsaves_indep(struct xk_kernel *k, unsigned cpu, struct xk_indep_buf *b, uint64_t mask,
+		    const char *why)
+{
+	return indep_insn(k, cpu, b, mask, why, true);
 }
 
 int xk_xrstors_indep(struct xk_kernel *k, unsigned cpu, struct xk_indep_buf *b, uint64_t mask,
 		     const char *why)
 {
-	struct xk_cpu *c;
-	enum xs_fault f;
-
-	if (cpu >= k->ncpus)
-		return -EINVAL;
-	c = &k->cpu[cpu];
-	if (!indep_mask_ok(k, (int)cpu, b, mask, XK_I_XRSTORS))
-		return -EINVAL;
-	f = indep_op(c, false, b, mask);
-	k->stats.indep_restores++;
-	XK_TRACE(k, .type = XK_EV_INDEP, .cpu = (int)cpu, .insn = XK_I_XRSTORS, .fault = f,
-		 .mask = mask, .bytes = b->size, .task = b->task, .why = why);
-	if (f) {
-		/* The invariant "no kernel-issued XRSTORS ever faults". */
-		xk_warn(k, (int)cpu, "XRSTORS of independent features faulted", XK_I_XRSTORS, f);
-		return -EFAULT;
-	}
-	return 0;
+	return indep_insn(k, cpu, b, mask, why, false);
 }
 
 /* ---- perf: per-task LBR call stack ---- */

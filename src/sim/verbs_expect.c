@@ -263,13 +263,12 @@ static int exec_fault(struct sim_machine *m, const struct sim_stmt *s)
 /* ---- expect xinuse cpuN [& MASK] OP VALUE / expect xfd cpuN OP MASK /
  *      expect ts cpuN OP 0|1 ---- */
 
-static int parse_cpu_mask(struct sim_parser *p, struct sim_stmt *s)
+/* The tail shared by "expect WHAT SUBJECT [& MASK] ==|!= VALUE" forms:
+ * argv[3..] after the subject has been parsed. */
+static int parse_masked_compare(struct sim_parser *p, struct sim_stmt *s)
 {
 	int i = 3;
 
-	if (parse_neg(p, s, false) || sim_parse_argc(p, s, 5, 7) ||
-	    sim_parse_cpu(p, s->argv[2], &s->a.cpu[0]))
-		return -1;
 	s->a.mask = ~0ULL;
 	if (s->argc == 7 && !strcmp(s->argv[3], "&")) {
 		if (sim_parse_mask(p, s->argv[4], &s->a.mask))
@@ -281,6 +280,14 @@ static int parse_cpu_mask(struct sim_parser *p, struct sim_stmt *s)
 	if (parse_eq_ne(p, s->argv[i], &s->a.op) || sim_parse_mask(p, s->argv[i + 1], &s->a.num[0]))
 		return -1;
 	return 0;
+}
+
+static int parse_cpu_mask(struct sim_parser *p, struct sim_stmt *s)
+{
+	if (parse_neg(p, s, false) || sim_parse_argc(p, s, 5, 7) ||
+	    sim_parse_cpu(p, s->argv[2], &s->a.cpu[0]))
+		return -1;
+	return parse_masked_compare(p, s);
 }
 
 static int exec_cpu_mask(struct sim_machine *m, const struct sim_stmt *s)
@@ -397,22 +404,10 @@ static int exec_regs(struct sim_machine *m, const struct sim_stmt *s)
 
 static int parse_xstate_bv(struct sim_parser *p, struct sim_stmt *s)
 {
-	int i = 3;
-
 	if (parse_neg(p, s, false) || sim_parse_argc(p, s, 5, 7) ||
 	    sim_parse_task(p, s->argv[2], &s->a.task[0]))
 		return -1;
-	s->a.mask = ~0ULL;
-	if (s->argc == 7 && !strcmp(s->argv[3], "&")) {
-		if (sim_parse_mask(p, s->argv[4], &s->a.mask))
-			return -1;
-		i = 5;
-	} else if (s->argc != 5) {
-		return sim_parse_error(p, "usage: %s", s->verb->usage);
-	}
-	if (parse_eq_ne(p, s->argv[i], &s->a.op) || sim_parse_mask(p, s->argv[i + 1], &s->a.num[0]))
-		return -1;
-	return 0;
+	return parse_masked_compare(p, s);
 }
 
 static int exec_xstate_bv(struct sim_machine *m, const struct sim_stmt *s)
