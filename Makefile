@@ -13,13 +13,22 @@ SAN     ?= 0
 BUILD   ?= build
 OPT     ?= -O2
 
+# Link-time optimization of the xstate tool (about a quarter more explorer
+# steps per second): gcc only, since clang's needs the LLVM linker plugin.
+# The objects are fat, so the tests link their plain code without LTO and
+# build as fast as before. `make LTO=` turns it off.
+ifeq ($(origin LTO),undefined)
+LTO     := $(if $(shell $(CC) --version 2>/dev/null | grep -q "Free Software Foundation" && echo gcc),-flto=auto -ffat-lto-objects)
+endif
+
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Iinclude -Isrc -I$(BUILD)/gen $(CFLAGS)
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(LTO) -g $(WARN) -Iinclude -Isrc -I$(BUILD)/gen $(CFLAGS)
 LDLIBS_ALL = -lpthread -lm $(LDLIBS)
 
 ifeq ($(SAN),1)
 BUILD   := build-san
 OPT     := -O1
+LTO     :=
 CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
 endif
@@ -72,7 +81,10 @@ $(BUILD)/gen/builtin_models.o: $(BUILD)/gen/builtin_models.c $(HEADERS)
 
 $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(NOLTO) -c $< -o $@
+
+# Top-level assembly names this file's variables, which LTO would rename.
+$(BUILD)/src/oracle/ktarget_host.o: NOLTO := -fno-lto
 
 define archive
 $(LIB_$(1)): $(OBJ_$(1))
@@ -88,12 +100,12 @@ $(LIBXSTATE): $(OBJ_arch) $(OBJ_kernel) $(OBJ_sim) $(OBJ_oracle)
 	ar rcs $@ $^
 
 $(XSTATE): $(OBJ_tool) $(LIB_oracle) $(LIB_sim) $(LIB_kernel) $(LIB_arch)
-	$(CC) $(LDFLAGS) -o $@ $(OBJ_tool) $(LINK_oracle) $(LDLIBS_ALL)
+	$(CC) $(OPT) $(LTO) $(LDFLAGS) -o $@ $(OBJ_tool) $(LINK_oracle) $(LDLIBS_ALL)
 
 define testrule
 $(BUILD)/tests/$(1)/%: tests/$(1)/%.c $(LINK_$(1)) $(HEADERS)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS_ALL) -Itests $$(LDFLAGS) -o $$@ $$< $$(LINK_$(1)) $$(LDLIBS_ALL)
+	$$(CC) $$(CFLAGS_ALL) $$(if $$(LTO),-fno-lto) -Itests $$(LDFLAGS) -o $$@ $$< $$(LINK_$(1)) $$(LDLIBS_ALL)
 endef
 $(foreach l,$(LAYERS),$(eval $(call testrule,$(l))))
 

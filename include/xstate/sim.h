@@ -133,7 +133,7 @@ struct sim_machine {
 	uint8_t *zero_image;           /* standard-format image with XSTATE_BV=0 (init loads) */
 	uint32_t zero_image_len;
 	struct sim_values *values;     /* writer registry (values.c) */
-	struct xs_reg kclobber[48];    /* registers kernel FPU code overwrites */
+	struct xs_reg kclobber[8];     /* registers kernel FPU code overwrites */
 	unsigned nkclobber;
 
 	struct sim_cpu_stats cstat[SIM_MAX_CPUS]; /* since the last `counters reset` */

@@ -68,7 +68,7 @@ struct xs_cpu *xs_cpu_new(const struct xs_model *m)
 	c = aligned_alloc(64, (sizeof(*c) + regs_size + 63u) & ~(size_t)63u);
 	if (!c)
 		return NULL;
-	memset(c, 0, sizeof(*c) + regs_size);
+	memset(c, 0, sizeof(*c)); /* the register file: xs_cpu_reset() below */
 	c->hash_blocks = (sizeof(c->st) + regs_size) / 64;
 	c->hash_zero = malloc(c->hash_blocks * sizeof(uint64_t));
 	if (!c->hash_zero) {

@@ -23,7 +23,7 @@ void xk_umem_init(struct xk_umem *mm)
  * one of its threads; reusing the memory instead costs a memset of the part
  * that was used (a stack is used near its top). Added by the checker issue
  * (helper I) for the explorer's speed and scaling. */
-#define UMEM_CACHE 8
+#define UMEM_CACHE 32
 
 struct umem_cached {
 	uint8_t *bytes;

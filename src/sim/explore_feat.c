@@ -518,75 +518,110 @@ static uint16_t pred_code(const char *e)
 
 /* ---- Text ---- */
 
-static void tname(unsigned name, char *buf, size_t len)
+/* The statement text is made on every feature step of an exploration:
+ * plain appends, not snprintf (which cost more than some statements). */
+struct text {
+	char *buf;
+	size_t pos, len; /* pos < len always: room for the terminating NUL */
+};
+
+static void put_str(struct text *t, const char *s)
 {
-	snprintf(buf, len, "%c%u", (name & XE_KT) ? 'k' : 't', name & ~XE_KT);
+	while (*s && t->pos + 1 < t->len)
+		t->buf[t->pos++] = *s++;
+	t->buf[t->pos] = '\0';
+}
+
+static void put_uint(struct text *t, unsigned long long v, unsigned base, unsigned min_digits)
+{
+	char d[24];
+	unsigned n = 0;
+
+	do {
+		d[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v || n < min_digits);
+	while (n && t->pos + 1 < t->len)
+		t->buf[t->pos++] = d[--n];
+	t->buf[t->pos] = '\0';
+}
+
+static void put_name(struct text *t, unsigned name)
+{
+	put_str(t, (name & XE_KT) ? "k" : "t");
+	put_uint(t, name & ~XE_KT, 10, 1);
+}
+
+static const char *reg_name(const struct xe_config *c, unsigned i)
+{
+	return c->regs && i < c->regs->n ? c->regs->r[i].name : "xmm0";
 }
 
 int xe_feat_format(const struct xe_exec *x, const struct xe_config *c, const struct xe_op *op,
 		   char *buf, size_t len)
 {
 	const struct tmpl *t;
-	size_t pos = 0;
-	char tmp[64];
+	struct text o = { buf, 0, len };
 
-	if (op->reg >= NTMPL)
-		return snprintf(buf, len, "note unknown feature operation %u", op->reg);
-	t = &tmpls[op->reg];
+	(void)x;
+	if (!len)
+		return 0;
 	buf[0] = '\0';
-	for (const char *f = t->fmt; *f && pos + 1 < len; f++) {
+	if (op->reg >= NTMPL) {
+		put_str(&o, "note unknown feature operation ");
+		put_uint(&o, op->reg, 10, 1);
+		return (int)o.pos;
+	}
+	t = &tmpls[op->reg];
+	for (const char *f = t->fmt; *f && o.pos + 1 < len; f++) {
 		if (*f != '%' || !f[1]) {
-			buf[pos++] = *f;
+			o.buf[o.pos++] = *f;
+			o.buf[o.pos] = '\0';
 			continue;
 		}
-		f++;
-		tmp[0] = '\0';
-		switch (*f) {
+		switch (*++f) {
 		case 'T':
-			tname(op->task, tmp, sizeof(tmp));
+			put_name(&o, op->task);
 			break;
 		case 'U':
-			tname(op->task2, tmp, sizeof(tmp));
+			put_name(&o, op->task2);
 			break;
 		case 'V':
-			snprintf(tmp, sizeof(tmp), "0x%02x", op->val & 0xFF);
+			put_str(&o, "0x");
+			put_uint(&o, op->val & 0xFF, 16, 2);
 			break;
 		case 'W':
-			snprintf(tmp, sizeof(tmp), "%x", op->val);
+			put_uint(&o, op->val, 16, 1);
 			break;
 		case 'G':
-			snprintf(tmp, sizeof(tmp), "g%u", op->aux & 3u);
+			put_str(&o, "g");
+			put_uint(&o, op->aux & 3u, 10, 1);
 			break;
 		case 'A':
 			if (t->aux == A_GREG)
-				snprintf(tmp, sizeof(tmp), "%s",
-					 c->regs && (op->aux >> 2) < c->regs->n ?
-					 c->regs->r[op->aux >> 2].name : "xmm0");
+				put_str(&o, reg_name(c, op->aux >> 2));
 			else if (t->aux == A_REG)
-				snprintf(tmp, sizeof(tmp), "%s",
-					 c->regs && op->aux < c->regs->n ? c->regs->r[op->aux].name : "xmm0");
+				put_str(&o, reg_name(c, op->aux));
 			else if (t->aux == A_SMALL && strstr(t->fmt, "top-"))
-				snprintf(tmp, sizeof(tmp), "%u", 8u * op->aux);
+				put_uint(&o, 8u * op->aux, 10, 1);
 			else
-				snprintf(tmp, sizeof(tmp), "%u", op->aux);
+				put_uint(&o, op->aux, 10, 1);
 			break;
-		default:
-			tmp[0] = *f;
-			tmp[1] = '\0';
+		default: {
+			char one[2] = { *f, '\0' };
+
+			put_str(&o, one);
 			break;
 		}
-		pos += (size_t)snprintf(buf + pos, len - pos, "%s", tmp);
-		if (pos >= len)
-			pos = len - 1;
+		}
 	}
-	buf[pos] = '\0';
 	/* The predicted refusal is part of the statement (decided when the
 	 * operation is generated, kept in op->aux's high bits). */
-	if (t->pred && (op->aux & 0x8000) && pos + 16 < len)
-		pos += (size_t)snprintf(buf + pos, len - pos, " fails %s",
-					pred_names[(op->aux >> 8) & 0x7F]);
-	(void)x;
-	return (int)pos;
+	if (t->pred && (op->aux & 0x8000) && o.pos + 16 < len) {
+		put_str(&o, " fails ");
+		put_str(&o, pred_names[(op->aux >> 8) & 0x7F]);
+	}
+	return (int)o.pos;
 }
 
 /* ---- Parsing one line in a small symbol table ---- */
@@ -618,6 +653,14 @@ static int split(char *s, char **argv)
 	return n;
 }
 
+static void copy_name(char *dst, const char *src)
+{
+	size_t n = strnlen(src, SIM_NAME_MAX - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static void add_sym(struct mini *mi, struct sim_task *t)
 {
 	unsigned i = mi->p.ntasks;
@@ -626,10 +669,11 @@ static void add_sym(struct mini *mi, struct sim_task *t)
 		if (mi->task[j] == t)
 			return;
 	memset(&mi->sym[i], 0, sizeof(mi->sym[i]));
-	snprintf(mi->sym[i].name, sizeof(mi->sym[i].name), "%s", t->name);
+	_Static_assert(sizeof(mi->sym[i].name) >= SIM_NAME_MAX, "symbol names hold task names");
+	copy_name(mi->sym[i].name, t->name);
 	mi->sym[i].kind = t->kind;
 	mi->sym[i].proc = i + 1;
-	snprintf(mi->procs[i], SIM_NAME_MAX, "%s", t->proc ? t->proc->name : t->name);
+	copy_name(mi->procs[i], t->proc ? t->proc->name : t->name);
 	mi->task[i] = t;
 	mi->proc[i] = t->proc;
 	mi->p.ntasks = mi->p.nprocs = i + 1;
@@ -686,15 +730,14 @@ static uint64_t fingerprint(const struct sim_machine *m)
 static int run_line(struct sim_machine *m, const char *text, struct sim_task *a,
 		    struct sim_task *b, const struct sim_verb *v, uint64_t *fp)
 {
-	struct mini *mi = malloc(sizeof(*mi));
+	struct mini mini, *mi = &mini;
+	char line[sizeof(mi->words)];
 	struct sim_stmt s;
 	struct sim_task **save_b;
 	struct sim_process **save_p;
 	unsigned save_nb, save_np;
 	int rc = SIM_ERROR;
 
-	if (!mi)
-		return sim_error(m, "out of memory");
 	memset(mi, 0, sizeof(*mi));
 	memset(&s, 0, sizeof(s));
 	/* The verbs' parse functions do not read the scenario (only the
@@ -715,11 +758,14 @@ static int run_line(struct sim_machine *m, const char *text, struct sim_task *a,
 		add_sym(mi, a);
 	if (b)
 		add_sym(mi, b);
-	snprintf(mi->words, sizeof(mi->words), "%s", text);
-	s.text = strdup(text);
+	if (strlen(text) >= sizeof(line))
+		return sim_error(m, "explore: statement too long: '%.60s...'", text);
+	strcpy(line, text);
+	strcpy(mi->words, text);
+	s.text = line;
 	s.line = 1;
 	s.argc = split(mi->words, s.argv);
-	if (!s.argc || !s.text)
+	if (!s.argc)
 		goto out;
 	if (!v)
 		v = sim_verb_find(SIM_VERB_STMT, s.argv[0]);
@@ -753,10 +799,8 @@ static int run_line(struct sim_machine *m, const char *text, struct sim_task *a,
 	m->procsym = save_p;
 	m->nprocsym = save_np;
 out:
-	free(s.text);
 	free(s.a.val);
 	free(s.a.ext);
-	free(mi);
 	return rc;
 }
 

@@ -35,6 +35,16 @@ static unsigned candidates(const struct xe_exec *x, int what, unsigned *out)
 	return n;
 }
 
+/* The tasks that can run user code now (x->ready), found once per step. */
+static unsigned ready_tasks(struct xe_exec *x)
+{
+	if (!x->ready_valid) {
+		x->nready = candidates(x, 0, x->ready);
+		x->ready_valid = true;
+	}
+	return x->nready;
+}
+
 static unsigned pick(struct sim_prng *r, const unsigned *c, unsigned n)
 {
 	return n ? c[sim_prng_below(r, n)] : 0;
@@ -71,6 +81,10 @@ static const uint8_t kind_of[C_COUNT] = {
 	[C_LDMXCSR] = XE_LDMXCSR, [C_WRPKRU] = XE_WRPKRU, [C_FEAT] = XE_STMT,
 };
 
+/* The categories whose weight depends on the state (weights() sets them). */
+static const uint8_t dynamic_cats[] = { C_THREAD, C_KTHREAD, C_FORK, C_CLONE, C_EXIT,
+					C_KFPU_END, C_IRQ_EXIT };
+
 /* The weights that depend only on the configuration, once per program;
  * 1 marks the categories whose weight depends on the state. */
 static void base_weights(struct xe_exec *x)
@@ -103,14 +117,21 @@ static void base_weights(struct xe_exec *x)
 	for (unsigned k = 0; k < C_COUNT; k++)
 		if (!((x->cfg->kinds >> kind_of[k]) & 1))
 			w[k] = 0;
+	x->gen_base_total = 0;
+	for (unsigned k = 0; k < C_COUNT; k++)
+		x->gen_base_total += w[k];
+	for (size_t i = 0; i < sizeof(dynamic_cats); i++)
+		x->gen_base_total -= w[dynamic_cats[i]];
 	x->gen_ready = true;
 }
 
-static unsigned weights(struct xe_exec *x, unsigned *w)
+/* This step's weights in w (C_COUNT of them); returns their sum. Runs on
+ * every step: a copy of the base and the few state-dependent ones. */
+static unsigned weights(struct xe_exec *x, uint16_t *w)
 {
 	const struct xe_config *c = x->cfg;
 	const uint16_t *b = x->gen_base;
-	unsigned open_kfpu = 0, open_irq = 0, total = 0;
+	unsigned open_kfpu = 0, open_irq = 0, total;
 
 	if (!x->gen_ready)
 		base_weights(x);
@@ -118,8 +139,7 @@ static unsigned weights(struct xe_exec *x, unsigned *w)
 		open_kfpu += !x->m->k.cpu[i].kernel_fpu_allowed;
 		open_irq += (x->m->k.cpu[i].irq_depth + x->m->k.cpu[i].nmi_depth) > 0;
 	}
-	for (unsigned k = 0; k < C_COUNT; k++)
-		w[k] = b[k];
+	memcpy(w, b, C_COUNT * sizeof(*w));
 	if (b[C_THREAD])
 		w[C_THREAD] = x->live_user < 2 ? 400 : x->live_user < c->max_tasks ? 6 : 0;
 	if (b[C_KTHREAD])
@@ -134,8 +154,9 @@ static unsigned weights(struct xe_exec *x, unsigned *w)
 		w[C_KFPU_END] = open_kfpu ? 60 : 0;
 	if (b[C_IRQ_EXIT])
 		w[C_IRQ_EXIT] = open_irq ? 50 : 0;
-	for (unsigned k = 0; k < C_COUNT; k++)
-		total += w[k];
+	total = x->gen_base_total;
+	for (size_t i = 0; i < sizeof(dynamic_cats); i++)
+		total += w[dynamic_cats[i]];
 	return total;
 }
 
@@ -173,7 +194,7 @@ static bool fill(struct xe_exec *x, struct sim_prng *r, enum cat k, struct xe_op
 	case C_FORK:
 	case C_CLONE:
 		op->kind = k == C_FORK ? XE_FORK : XE_CLONE;
-		n = x->nready;
+		n = ready_tasks(x);
 		op->task = (uint16_t)pick(r, x->ready, n);
 		op->task2 = (uint16_t)(x->next_name[0] + 1);
 		return n && op->task2 < XE_MAX_NAMES;
@@ -188,7 +209,7 @@ static bool fill(struct xe_exec *x, struct sim_prng *r, enum cat k, struct xe_op
 	case C_FNINIT:
 	case C_LDMXCSR:
 	case C_WRPKRU:
-		n = x->nready;
+		n = ready_tasks(x);
 		if (!n)
 			return false;
 		op->task = (uint16_t)pick(r, x->ready, n);
@@ -287,32 +308,38 @@ static bool fill(struct xe_exec *x, struct sim_prng *r, enum cat k, struct xe_op
 	return false;
 }
 
+/* The categories that need a task able to run user code now. */
+static const uint8_t user_cats[] = { C_FORK, C_CLONE, C_EXEC, C_EXIT, C_SYSCALL, C_WRITE, C_READ,
+				     C_TOUCH, C_VZU, C_TREL, C_FNINIT, C_LDMXCSR, C_WRPKRU };
+
 bool xe_gen_op(struct xe_exec *x, struct sim_prng *r, struct xe_op *op)
 {
-	unsigned w[C_COUNT], total;
+	uint16_t w[C_COUNT];
+	unsigned total;
 
-	/* The tasks that can run user code, once per operation. */
-	x->nready = candidates(x, 0, x->ready);
+	/* The tasks that can run user code are found when a category first
+	 * needs them (ready_tasks()): walking every live task costs more than
+	 * the rest of the choice, and half the steps do not need them. */
+	x->ready_valid = false;
 	total = weights(x, w);
-	if (!x->nready) {
-		static const uint8_t user_cats[] = { C_FORK, C_CLONE, C_EXEC, C_EXIT, C_SYSCALL,
-						     C_WRITE, C_READ, C_TOUCH, C_VZU, C_TREL,
-						     C_FNINIT, C_LDMXCSR, C_WRPKRU };
-		for (size_t i = 0; i < sizeof(user_cats); i++) {
-			total -= w[user_cats[i]];
-			w[user_cats[i]] = 0;
-		}
-	}
-	if (!total)
-		return false;
-	for (int attempt = 0; attempt < 32; attempt++) {
+	for (int attempt = 0; total && attempt < 32; attempt++) {
 		unsigned v = (unsigned)sim_prng_below(r, total), k = 0;
 
 		while (v >= w[k])
 			v -= w[k++];
+		if (memchr(user_cats, (int)k, sizeof(user_cats)) && !ready_tasks(x)) {
+			/* None can: leave those categories out, as if never offered. */
+			for (size_t i = 0; i < sizeof(user_cats); i++) {
+				total -= w[user_cats[i]];
+				w[user_cats[i]] = 0;
+			}
+			continue;
+		}
 		if (fill(x, r, (enum cat)k, op) && xe_op_legal(x, op))
 			return true;
 	}
+	if (!total)
+		return false;
 	/* Few operations are possible (every CPU inside an interrupt or a
 	 * kernel FPU section): try every category in turn. */
 	for (unsigned i = 0, k0 = (unsigned)sim_prng_below(r, C_COUNT); i < C_COUNT; i++) {

@@ -32,11 +32,13 @@ struct xe_exec {
 	uint16_t live[XE_MAX_NAMES];              /* names of tasks not exited */
 	unsigned nlive;
 	uint16_t gen_base[32];                    /* generator weights that never change */
+	unsigned gen_base_total;                  /* their sum, without the state-dependent ones */
 	bool gen_ready;
 	bool alloc_armed;                         /* inside alloc-fail always ... off */
 	uint16_t feat_w[80];                      /* feature template weights (per program) */
 	uint16_t guest_task[4];                   /* vCPU gN -> its VMM task's name */
 	unsigned ready[64], nready;               /* generator: tasks that can run user code now */
+	bool ready_valid;                         /* ready[] found for this step */
 	bool feat_ready;
 	uint64_t dirty;                           /* CPUs the last step touched */
 	uint64_t check_comps;                     /* components it may have changed */
@@ -49,7 +51,16 @@ int xe_regs_build(const struct xe_config *c, const struct sim_machine *m, struct
 int xe_exec_start(struct xe_exec *x, const struct xe_config *c, const struct xe_regs *regs,
 		  uint64_t seed, bool tagged, char *err, size_t errlen);
 void xe_exec_end(struct xe_exec *x);
-struct sim_task *xe_task(const struct xe_exec *x, unsigned name);
+/* The task bound to a name, or NULL (inline: the generator asks for
+ * every live task on every step). */
+static inline struct sim_task *xe_task(const struct xe_exec *x, unsigned name)
+{
+	unsigned kt = (name & XE_KT) ? 1 : 0, n = name & ~XE_KT;
+
+	if (!name || n >= XE_MAX_NAMES)
+		return NULL;
+	return x->byname[kt][n];
+}
 /* Is op possible now (what the scenario statement's verb would accept)? */
 bool xe_op_legal(const struct xe_exec *x, const struct xe_op *op);
 /* Execute op as its statement would: a sim_status (SIM_ERROR: impossible). */
@@ -57,8 +68,19 @@ int xe_op_exec(struct xe_exec *x, const struct xe_op *op);
 /* Checks after a step: sim_check + the enabled invariants (dirty CPUs). */
 int xe_check(struct xe_exec *x);
 /* CPU a task runs on, or -1. */
-int xe_task_cpu(const struct sim_task *t);
-bool xe_cpu_busy(const struct sim_machine *m, unsigned cpu);
+static inline int xe_task_cpu(const struct sim_task *t)
+{
+	if (!t || t->state == SIM_T_EXITED || !t->k)
+		return -1;
+	return t->k->on_cpu;
+}
+/* Inside a kernel FPU section or an interrupt: no user code runs there. */
+static inline bool xe_cpu_busy(const struct sim_machine *m, unsigned cpu)
+{
+	const struct xk_cpu *c = &m->k.cpu[cpu];
+
+	return !c->kernel_fpu_allowed || c->irq_depth || c->nmi_depth;
+}
 
 /* explore_gen.c: pick a legal random operation (false: none possible). */
 bool xe_gen_op(struct xe_exec *x, struct sim_prng *r, struct xe_op *op);

@@ -100,15 +100,6 @@ int xe_regs_build(const struct xe_config *c, const struct sim_machine *m, struct
 
 /* ---- Names ---- */
 
-struct sim_task *xe_task(const struct xe_exec *x, unsigned name)
-{
-	unsigned kt = (name & XE_KT) ? 1 : 0, n = name & ~XE_KT;
-
-	if (!name || n >= XE_MAX_NAMES)
-		return NULL;
-	return x->byname[kt][n];
-}
-
 static void task_name(unsigned name, char *buf, size_t len)
 {
 	if (!name)
@@ -174,20 +165,6 @@ void xe_exec_end(struct xe_exec *x)
 {
 	sim_machine_free(x->m);
 	x->m = NULL;
-}
-
-int xe_task_cpu(const struct sim_task *t)
-{
-	if (!t || t->state == SIM_T_EXITED || !t->k)
-		return -1;
-	return t->k->on_cpu;
-}
-
-bool xe_cpu_busy(const struct sim_machine *m, unsigned cpu)
-{
-	const struct xk_cpu *c = &m->k.cpu[cpu];
-
-	return !c->kernel_fpu_allowed || c->irq_depth || c->nmi_depth;
 }
 
 static unsigned irq_depth(const struct sim_machine *m, unsigned cpu)

@@ -143,26 +143,38 @@ int sim_ensure_user(struct sim_machine *m, struct sim_task *t)
  * kernel_fpu_begin() and kernel_fpu_end(): it overwrites vector registers,
  * the widest the CPU has, upper halves and AVX-512's upper 16 included.
  * A kernel that forgot to save the user's state loses it here. */
+/* The registers kernel SIMD code overwrites: the widest vector registers
+ * at both ends of each bank (0 and 15, and 16 and 31 with AVX-512) and two
+ * mask registers. A kernel save or restore moves whole components, so one
+ * overwritten register in each component already shows a missed save; the
+ * few at the bank ends keep the clobber cheap enough to run on every kernel
+ * FPU section of an exploration. */
 static void pick_clobber_regs(struct sim_machine *m)
 {
+	static const uint8_t vec16[] = { 0, 15 }, vec32[] = { 0, 15, 16, 31 }, kreg[] = { 1, 7 };
+	const uint8_t *vec = vec16;
+	size_t nvec = sizeof(vec16);
 	char name[16];
 	const char *kind = "xmm";
-	unsigned nvec = 16, n = 0;
+	unsigned n = 0;
 
 	if (m->k.xcr0 & XS_BIT(XS_C_ZMM_HI256)) {
 		kind = "zmm";
-		nvec = (m->k.xcr0 & XS_BIT(XS_C_HI16_ZMM)) ? 32 : 16;
+		if (m->k.xcr0 & XS_BIT(XS_C_HI16_ZMM)) {
+			vec = vec32;
+			nvec = sizeof(vec32);
+		}
 	} else if (m->k.xcr0 & XS_BIT(XS_C_AVX)) {
 		kind = "ymm";
 	}
-	for (unsigned i = 0; i < nvec && n < 40; i++) {
-		snprintf(name, sizeof(name), "%s%u", kind, i);
+	for (size_t i = 0; i < nvec; i++) {
+		snprintf(name, sizeof(name), "%s%u", kind, vec[i]);
 		if (!xs_reg_lookup(m->model, name, &m->kclobber[n]))
 			n++;
 	}
 	if (m->k.xcr0 & XS_BIT(XS_C_OPMASK))
-		for (unsigned i = 1; i < 8 && n < 48; i++) {
-			snprintf(name, sizeof(name), "k%u", i);
+		for (size_t i = 0; i < sizeof(kreg); i++) {
+			snprintf(name, sizeof(name), "k%u", kreg[i]);
 			if (!xs_reg_lookup(m->model, name, &m->kclobber[n]))
 				n++;
 		}

@@ -1,9 +1,15 @@
-/* xstate bench explore [--cpu M] [--seconds S] [--features LIST] [--json]
+/* xstate bench explore [--cpu M] [--seconds S] [--rounds R] [--features LIST] [--json]
  *
  * Explorer throughput: checked steps per second with every invariant on,
  * with 1 job and with 2 jobs (threads), each for S seconds (default 3) of
  * `xstate explore` on M (default intel-sapphire-rapids, AVX-512 and AMX).
  * A step is one generated operation, executed and followed by every check.
+ *
+ * The S seconds of each are split into R rounds (default 3) that alternate
+ * 1 job, 2 jobs, 1 job, ...: on a virtual machine the speed of a core
+ * drifts by a fifth from one second to the next, and alternating gives
+ * both the same slow and fast moments, so their ratio measures the
+ * explorer, not the drift. Round i explores other seeds than round i-1.
  *
  * Two rates per run: per wall-clock second (what a user waits for; the
  * 2-job figure is the one scaling is judged by) and per CPU-second of the
@@ -25,25 +31,27 @@ struct rates {
 	uint64_t steps, programs;
 };
 
-static int run(struct xe_config *c, unsigned jobs, double seconds, struct rates *out)
+/* One round of `jobs` jobs for `seconds`, added to out. */
+static int run(struct xe_config *c, unsigned jobs, double seconds, uint64_t seed,
+	       struct rates *out)
 {
 	struct xe_run_opts o;
 	struct xe_report r;
 
 	memset(&o, 0, sizeof(o));
-	o.seed = 1;
+	o.seed = seed;
 	o.jobs = jobs;
 	o.nshards = 1;
 	o.seconds = seconds;
 	o.minimize = false;
 	if (xe_explore(c, &o, &r))
 		return -1;
-	out->elapsed = r.elapsed;
-	out->cpu_seconds = r.cpu_seconds;
-	out->steps = r.steps;
-	out->programs = r.programs;
-	out->wall = r.elapsed > 0 ? (double)r.steps / r.elapsed : 0;
-	out->cpu = r.cpu_seconds > 0 ? (double)r.steps / r.cpu_seconds : 0;
+	out->elapsed += r.elapsed;
+	out->cpu_seconds += r.cpu_seconds;
+	out->steps += r.steps;
+	out->programs += r.programs;
+	out->wall = out->elapsed > 0 ? (double)out->steps / out->elapsed : 0;
+	out->cpu = out->cpu_seconds > 0 ? (double)out->steps / out->cpu_seconds : 0;
 	if (r.failed)
 		fprintf(stderr, "xstate bench explore: note: invariant '%s' broke during the run "
 			"(program %llu); the rate covers the programs run until then\n", r.v.check,
@@ -56,6 +64,7 @@ int bench_explore(int argc, char **argv)
 {
 	const char *val, *model = "intel-sapphire-rapids", *feats = NULL;
 	double seconds = 3;
+	unsigned rounds = 3;
 	bool json = false;
 	struct xe_config c;
 	struct rates r1, r2;
@@ -82,10 +91,21 @@ int bench_explore(int argc, char **argv)
 			if (*end || seconds <= 0 || seconds > 3600)
 				return cli_usage_error("bench explore", "--seconds: '%s' is not in (0, 3600]",
 						       val);
+		} else if ((rc = cli_opt_value(argc, argv, &i, "--rounds", &val))) {
+			char *end;
+			unsigned long n;
+
+			if (rc < 0)
+				return CLI_USAGE;
+			n = strtoul(val, &end, 10);
+			if (*end || !*val || n < 1 || n > 100)
+				return cli_usage_error("bench explore", "--rounds: '%s' is not in 1..100",
+						       val);
+			rounds = (unsigned)n;
 		} else {
 			return cli_usage_error("bench explore", "unknown option '%s' (usage: bench "
-					       "explore [--cpu M] [--seconds S] [--features LIST] "
-					       "[--json])", argv[i]);
+					       "explore [--cpu M] [--seconds S] [--rounds R] "
+					       "[--features LIST] [--json])", argv[i]);
 		}
 	}
 	if (xe_config_init(&c, model, err, sizeof(err))) {
@@ -98,25 +118,34 @@ int bench_explore(int argc, char **argv)
 		fprintf(stderr, "xstate bench explore: %s\n", err);
 		return CLI_USAGE;
 	}
-	if (run(&c, 1, seconds, &r1) || run(&c, 2, seconds, &r2)) {
-		fprintf(stderr, "xstate bench explore: cannot start the jobs\n");
-		xe_config_free(&c);
-		return CLI_FAULT;
+	memset(&r1, 0, sizeof(r1));
+	memset(&r2, 0, sizeof(r2));
+	for (unsigned i = 0; i < rounds; i++) {
+		/* Disjoint seeds per round: a round's programs are new ones. */
+		uint64_t seed = 1 + (uint64_t)i * 1000003u;
+
+		if (run(&c, 1, seconds / rounds, seed, &r1) ||
+		    run(&c, 2, seconds / rounds, seed, &r2)) {
+			fprintf(stderr, "xstate bench explore: cannot start the jobs\n");
+			xe_config_free(&c);
+			return CLI_FAULT;
+		}
 	}
 	if (json) {
 		printf("{\"model\":");
 		json_string(stdout, c.model_spec);
 		printf(",\"features\":");
 		json_string(stdout, feats ? feats : "all");
-		printf(",\"invariants\":\"all\",\"seconds\":%.1f,\"online_cpus\":%ld,"
+		printf(",\"invariants\":\"all\",\"seconds\":%.1f,\"rounds\":%u,\"online_cpus\":%ld,"
 		       "\"steps_per_s_1\":%.0f,\"steps_per_s_2\":%.0f,\"cpu_steps_per_s_1\":%.0f,"
 		       "\"cpu_steps_per_s_2\":%.0f,\"scaling\":%.3f,\"steps_1\":%llu,\"steps_2\":%llu}\n",
-		       seconds, sysconf(_SC_NPROCESSORS_ONLN), r1.wall, r2.wall, r1.cpu, r2.cpu,
+		       seconds, rounds, sysconf(_SC_NPROCESSORS_ONLN), r1.wall, r2.wall, r1.cpu, r2.cpu,
 		       r1.wall > 0 ? r2.wall / r1.wall : 0.0, (unsigned long long)r1.steps,
 		       (unsigned long long)r2.steps);
 	} else {
-		printf("explorer throughput on %s, every invariant on, features %s, %.1f s per run\n",
-		       c.model_spec, feats ? feats : "all", seconds);
+		printf("explorer throughput on %s, every invariant on, features %s, %.1f s per run "
+		       "in %u alternating round%s\n", c.model_spec, feats ? feats : "all", seconds,
+		       rounds, rounds == 1 ? "" : "s");
 		printf("  %-6s %14s %16s %12s %10s\n", "jobs", "steps/s (wall)", "steps/s per core",
 		       "steps", "programs");
 		printf("  %-6u %14.0f %16.0f %12llu %10llu\n", 1u, r1.wall, r1.cpu,
