@@ -151,6 +151,11 @@ int xk_shstk_regset(struct xk_kernel *k, struct xk_task *t, bool set, void *buf,
  * and the guest fpstates 24 bytes smaller are the size cost. The scheduler
  * hook is in special.c; the state of a task's vCPU: */
 struct xk_indep_buf *xk_cet_s_guest_buf(const struct xk_task *t);
+/* KVM_CREATE_VCPU / vCPU destruction (kvm.c): the buffer is allocated with
+ * the vCPU, where -ENOMEM can still be returned (0 when the policy does
+ * not use one), and freed with it. */
+int xk_cet_s_vcpu_create(struct xk_kernel *k, struct xk_task *t);
+void xk_cet_s_vcpu_destroy(struct xk_kernel *k, struct xk_task *t);
 
 /* ---- Independent features (independent.c) ---- */
 

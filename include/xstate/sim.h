@@ -83,6 +83,9 @@ struct sim_task {
 	unsigned cpu;                /* the CPU it runs on, or will run on when switched in */
 	struct xk_task *k;           /* the kernel's task (k->sim points back here) */
 	struct xs_cpu *shadow;       /* user tasks: what its registers should hold */
+	uint8_t fsgs_nodesc;         /* bit per xs_seg: a tracer wrote a selector that names no
+				      * descriptor; fsgs=lutomirski2016 gives base 0 at the
+				      * next switch-in, whatever base it writes (verbs_fsgs.c) */
 	/* Result of the task's last user instruction. */
 	enum xs_fault last_fault;    /* first fault it raised, XS_OK if none */
 	int last_signal;             /* signal it caused, 0 if none */

@@ -178,7 +178,10 @@ int xk_shstk_regset(struct xk_kernel *k, struct xk_task *t, bool set, void *buf,
 	uint64_t ssp;
 	size_t count = len ? *len : 0;
 
-	if (!xk_user_task(t) || (t->flags & (XK_TF_EXITING | XK_TF_DEAD)) || t->on_cpu >= 0)
+	/* ptrace_check_attach() first, as for every regset (regset.c): a
+	 * vCPU thread inside KVM_RUN is not stopped, and its active fpstate
+	 * is the guest's (the explorer found the WARN below reached that way). */
+	if (!t || !xk_ptrace_stopped(t))
 		return regset_done(k, t, set, 0, -ESRCH);
 	/* ptrace_regset() (kernel/ptrace.c), before the regset's own code:
 	 * iov_len a multiple of the regset's size (8) or -EINVAL, then clamped
@@ -280,23 +283,42 @@ struct xk_indep_buf *xk_cet_s_guest_buf(const struct xk_task *t)
 	return t && t->special ? t->special->cet_s : NULL;
 }
 
-/* The vCPU's buffer, allocated the first time either hook meets it (the
- * vCPU may have been created while its thread was running). */
-static struct xk_indep_buf *cet_s_buf(struct xk_kernel *k, struct xk_cpu *c, struct xk_task *t)
+int xk_cet_s_vcpu_create(struct xk_kernel *k, struct xk_task *t)
 {
 	struct xk_special *sp;
 
+	if (k->policy.cet_s != XK_CET_S_INDEPENDENT ||
+	    !(k->kcfg.independent_features & XS_BIT(XS_C_CET_S)))
+		return 0;
+	if (!(sp = xk_special_get(k, t)))
+		return -ENOMEM;
+	/* A new vCPU starts from the initial state, never a destroyed one's. */
+	xk_indep_free(k, sp->cet_s);
+	sp->cet_s = xk_indep_alloc(k, t, XS_BIT(XS_C_CET_S));
+	return sp->cet_s ? 0 : -ENOMEM;
+}
+
+void xk_cet_s_vcpu_destroy(struct xk_kernel *k, struct xk_task *t)
+{
+	if (t && t->special) {
+		xk_indep_free(k, t->special->cet_s);
+		t->special->cet_s = NULL;
+	}
+}
+
+/* The vCPU's buffer: KVM_CREATE_VCPU allocated it (a switch cannot fail,
+ * so it never allocates; the explorer found the WARN of an allocation that
+ * failed here when the switch-in allocated it). */
+static struct xk_indep_buf *cet_s_buf(struct xk_kernel *k, struct xk_cpu *c, struct xk_task *t)
+{
+	struct xk_indep_buf *b = xk_cet_s_guest_buf(t);
+
 	if (!(k->kcfg.independent_features & XS_BIT(XS_C_CET_S)))
 		return NULL;
-	sp = xk_special_get(k, t);
-	if (sp && !sp->cet_s)
-		sp->cet_s = xk_indep_alloc(k, t, XS_BIT(XS_C_CET_S));
-	if (!sp || !sp->cet_s) {
+	if (!b)
 		xk_warn(k, (int)c->id, "cet-s=independent: no buffer for the vCPU's CET_S", XK_I_NONE,
 			XS_OK);
-		return NULL;
-	}
-	return sp->cet_s;
+	return b;
 }
 
 /* The switch away from a vCPU thread: save its guest's CET_S, then put the

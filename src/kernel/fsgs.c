@@ -329,6 +329,13 @@ static void load_seg(struct xk_kernel *k, struct xk_cpu *c, struct xk_task *t,
 			loadseg(k, c, s, ni);
 		if (!ni)
 			base_write_cpu(k, c, s, nb);
+		else if (xs_sel_is_null(xs_mov_from_seg(c->hw, s)))
+			/* A nonzero selector that names no descriptor (a null
+			 * selector 1-3, or one whose descriptor is gone: the
+			 * fixup loaded 0) has no base to take: 0. The explicit
+			 * write matters where a null load keeps the old base
+			 * (X86_BUG_NULL_SEG): it is the previous task's. */
+			base_write_cpu(k, c, s, 0);
 	} else if (k->fsgsbase) {
 		/* x86_fsgsbase_load(): selector and base independently. */
 		if (pi | ni)

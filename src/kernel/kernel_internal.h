@@ -19,6 +19,17 @@ static inline bool xk_user_task(const struct xk_task *t)
 	return t && !(t->flags & (XK_TF_KTHREAD | XK_TF_USER_WORKER));
 }
 
+/* ptrace_check_attach() (kernel/ptrace.c): a ptrace request on a regset
+ * needs a stopped tracee, or it fails -ESRCH before any regset code runs.
+ * Stopped here: a live user task that is not running and not inside
+ * KVM_RUN -- a vCPU thread preempted there is not in a ptrace stop (that
+ * needs the way back to user mode) and its active fpstate is the guest's. */
+static inline bool xk_ptrace_stopped(const struct xk_task *t)
+{
+	return xk_user_task(t) && !(t->flags & (XK_TF_EXITING | XK_TF_DEAD)) && t->on_cpu < 0 &&
+	       !t->fpu.fpstate->in_use;
+}
+
 static inline struct xk_cpu *xk_cpu_of(struct xk_kernel *k, unsigned cpu)
 {
 	return &k->cpu[cpu];

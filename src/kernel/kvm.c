@@ -12,6 +12,7 @@
 
 #include "kernel/abi_internal.h"
 #include "xstate/kernel_kvm.h"
+#include "xstate/kernel_special.h" /* cet-s=independent: the vCPU's CET_S buffer */
 
 /* ---- Allocation ---- */
 
@@ -83,6 +84,11 @@ int xk_kvm_vcpu_create(struct xk_kernel *k, struct xk_task *t, struct xk_vcpu **
 		free(v);
 		return -ENOMEM;
 	}
+	if (xk_cet_s_vcpu_create(k, t)) {
+		xk_fpstate_free(k, v->gfpu.fpstate);
+		free(v);
+		return -ENOMEM;
+	}
 	v->id = t->tid;
 	v->task = t;
 	v->cpu = -1;
@@ -118,6 +124,7 @@ static void vcpu_free(struct xk_kernel *k, struct xk_vcpu *v)
 	if (v->sim_release)
 		v->sim_release(v->sim);
 	xk_fpstate_free(k, v->gfpu.fpstate);
+	xk_cet_s_vcpu_destroy(k, v->task);
 	if (v->task)
 		v->task->vcpu = NULL;
 	free(v);

@@ -300,14 +300,10 @@ int xk_ptrace_regset(struct xk_kernel *k, struct xk_task *target, bool set, unsi
 	if (type == XK_NT_X86_SHSTK && !k->policy.no_user_shstk)
 		return xk_shstk_regset(k, target, set, iov, iov_len);
 	/* sys_ptrace() runs ptrace_check_attach() before arch_ptrace() gets
-	 * to the regset: -ESRCH comes before any -EINVAL. */
-	if (!target || !xk_user_task(target) || (target->flags & (XK_TF_EXITING | XK_TF_DEAD)) ||
-	    target->on_cpu >= 0 || target->fpu.fpstate->in_use)
-		/* ptrace_check_attach(): must be a stopped tracee. A vCPU thread
-		 * preempted inside KVM_RUN is not running but not in a ptrace
-		 * stop either (that needs the way back to user mode); its active
-		 * fpstate is the guest's. (Checker issue, helper I: the explorer
-		 * found a write landing in the guest's buffer.) */
+	 * to the regset: -ESRCH comes before any -EINVAL. (Checker issue,
+	 * helper I: the explorer found a write landing in the guest buffer of
+	 * a vCPU thread preempted inside KVM_RUN.) */
+	if (!target || !xk_ptrace_stopped(target))
 		ret = -ESRCH;
 	else if (!size || !iov_len || (*iov_len % 8) != 0)
 		ret = -EINVAL; /* ptrace_regset(): no such regset, or iov_len % size */

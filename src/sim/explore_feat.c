@@ -706,8 +706,10 @@ static uint64_t fingerprint(const struct sim_machine *m)
 	FP(st->pkru_writes);
 	FP(st->indep_saves);
 	FP(st->indep_restores);
-	FP(m->k.mem.allocs);
-	FP(m->k.mem.frees);
+	/* Live buffers and bytes, not the counters: a call that allocates,
+	 * fails and frees (KVM_CREATE_VCPU's second buffer) changed nothing. */
+	FP(m->k.mem.allocs - m->k.mem.frees);
+	FP(m->k.mem.bytes);
 	FP(m->ntasks);
 	/* Not m->deliver_signal / k.alloc_fail: the user-ABI verbs install
 	 * theirs on first use, even by a statement that then fails; without

@@ -224,7 +224,10 @@ void sim_fsgs_switched_in(struct sim_machine *m, struct sim_task *t)
 {
 	struct shadow_tables tb;
 
-	if (!t || t->kind != SIM_USER || !t->shadow || !exact(m))
+	if (!t || t->kind != SIM_USER || !t->shadow)
+		return;
+	t->fsgs_nodesc = 0; /* the selector written by a tracer is loaded (or not) now */
+	if (!exact(m))
 		return;
 	tables_on(m, t, &tb);
 	for (int s = XS_SEG_FS; s <= XS_SEG_GS; s++) {
@@ -235,9 +238,12 @@ void sim_fsgs_switched_in(struct sim_machine *m, struct sim_task *t)
 			continue; /* both policies: selector 0 keeps its base */
 		shadow_loadseg(m, t, (enum xs_seg)s, sel);
 		/* Linux: the saved base is written back whatever the selector;
-		 * 2016: the descriptor's base stays. */
+		 * 2016: the descriptor's base stays, and a selector that names
+		 * none (null 1-3, or its descriptor gone) has base 0. */
 		if (m->k.policy.fsgs == XK_FSGS_LINUX)
 			shadow_set_base(t, (enum xs_seg)s, base);
+		else if (xs_sel_is_null(xs_mov_from_seg(t->shadow, (enum xs_seg)s)))
+			shadow_set_base(t, (enum xs_seg)s, 0);
 	}
 	tables_off(t, &tb);
 }
@@ -601,7 +607,9 @@ static int stopped(struct sim_machine *m, const struct sim_task *t)
 /* One POKEUSER, and what it means for the task's registers: a base write
  * sets the base only; a selector write sets the selector (what the reload
  * at the next switch-in will load: 0 if its descriptor does not load) and
- * keeps the base. The policy's switch-in rule then applies as usual. */
+ * keeps the base, except under fsgs=lutomirski2016 for a selector that
+ * names no descriptor (base 0). The policy's switch-in rule then applies
+ * as usual. */
 static int poke(struct sim_machine *m, struct sim_task *t, enum xk_ureg r, uint64_t v)
 {
 	enum xs_seg sg = (r == XK_UREG_FS || r == XK_UREG_FS_BASE) ? XS_SEG_FS : XS_SEG_GS;
@@ -613,7 +621,9 @@ static int poke(struct sim_machine *m, struct sim_task *t, enum xk_ureg r, uint6
 	if (ret)
 		return SIM_OK;
 	if (r == XK_UREG_FS_BASE || r == XK_UREG_GS_BASE) {
-		shadow_set_base(t, sg, v);
+		/* 2016: a nonzero selector's base is its descriptor's, and the
+		 * selector written before names none: base 0 whatever comes. */
+		shadow_set_base(t, sg, (t->fsgs_nodesc >> sg) & 1 ? 0 : v);
 		note_value(m, t, v);
 	} else {
 		struct shadow_tables tb;
@@ -622,7 +632,19 @@ static int poke(struct sim_machine *m, struct sim_task *t, enum xk_ureg r, uint6
 		tables_on(m, t, &tb);
 		shadow_loadseg(m, t, sg, (uint16_t)v);
 		tables_off(t, &tb);
-		shadow_set_base(t, sg, base);
+		/* fsgs=lutomirski2016 reloads a nonzero selector from its
+		 * descriptor at the switch-in: one that names none (its load
+		 * fails, or a null selector 1-3) leaves base 0. Otherwise the
+		 * base stays (linux writes it back; 2016 reloads the
+		 * descriptor's then, sim_fsgs_switched_in()). */
+		t->fsgs_nodesc &= (uint8_t)~(1u << sg);
+		if (m->k.policy.fsgs == XK_FSGS_LUTO2016 && v &&
+		    xs_sel_is_null(xs_mov_from_seg(t->shadow, sg))) {
+			t->fsgs_nodesc |= (uint8_t)(1u << sg);
+			shadow_set_base(t, sg, 0);
+		} else {
+			shadow_set_base(t, sg, base);
+		}
 	}
 	return SIM_OK;
 }

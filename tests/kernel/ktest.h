@@ -72,16 +72,13 @@ static inline void kt_trace(void *ctx, const struct xk_event *e)
 }
 
 /* Boot on a built-in model with a policy string ("" = Linux). */
-static inline int kt_boot(struct kt *t, const char *model, unsigned ncpus, const char *policy)
+/* Boot on t->m, a model already loaded (and perhaps edited by the test). */
+static inline int kt_boot_loaded(struct kt *t, unsigned ncpus, const char *policy)
 {
 	struct xk_boot_opts o;
 	char err[256];
 
-	memset(t, 0, sizeof(*t));
-	if (xs_model_load(model, &t->m, err, sizeof(err))) {
-		tap_diag("model %s: %s", model, err);
-		return -1;
-	}
+	memset(&t->k, 0, sizeof(t->k));
 	memset(&o, 0, sizeof(o));
 	o.ncpus = ncpus;
 	xk_policy_default(&o.policy);
@@ -92,10 +89,22 @@ static inline int kt_boot(struct kt *t, const char *model, unsigned ncpus, const
 	o.trace = kt_trace;
 	o.trace_ctx = t;
 	if (xk_boot(&t->k, &t->m, &o, err, sizeof(err))) {
-		tap_diag("boot on %s: %s", model, err);
+		tap_diag("boot on %s: %s", t->m.name, err);
 		return -1;
 	}
 	return 0;
+}
+
+static inline int kt_boot(struct kt *t, const char *model, unsigned ncpus, const char *policy)
+{
+	char err[256];
+
+	memset(t, 0, sizeof(*t));
+	if (xs_model_load(model, &t->m, err, sizeof(err))) {
+		tap_diag("model %s: %s", model, err);
+		return -1;
+	}
+	return kt_boot_loaded(t, ncpus, policy);
 }
 
 static inline void kt_reset_counts(struct kt *t)

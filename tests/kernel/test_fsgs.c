@@ -217,6 +217,52 @@ static struct xs_seg_view ptrace_case(const char *policy, bool base_first, uint1
 	return v;
 }
 
+/* A selector that names no descriptor, on a CPU whose null load keeps
+ * the base (AMD before family 17h, X86_BUG_NULL_SEG; no built-in model is
+ * one, so Rome's signature is edited to family 15h). t2 runs with BASE_A;
+ * t1, stopped, gets base BASE_B and selector 0x63 (TLS slot 12, never set)
+ * by POKEUSER and switches in on t2's CPU: the reload faults, the fixup
+ * loads selector 0, and the null load alone would leave t2's BASE_A. */
+static void null_seg_case(const char *policy, uint64_t want, const char *what)
+{
+	struct kt t;
+	struct xk_task *t1, *t2;
+	char err[256];
+	struct xs_seg_view v;
+
+	memset(&t, 0, sizeof(t));
+	if (xs_model_load("amd-zen2-rome", &t.m, err, sizeof(err))) {
+		tap_diag("model: %s", err);
+		return;
+	}
+	/* Family 15h: base family 0xF plus extended family 6. */
+	t.m.signature = (t.m.signature & ~0x0FF00F00u) | 0xF00u | (6u << 20);
+	if (kt_boot_loaded(&t, 1, policy))
+		return;
+	tap_ok(t.k.null_seg_bug, "[%s] family 15h: X86_BUG_NULL_SEG (by experiment)", what);
+	t1 = xk_spawn(&t.k, "t1");
+	t2 = xk_spawn(&t.k, "t2");
+	tap_eq_u64(xk_ptrace_pokeuser(&t.k, t1, XK_UREG_FS_BASE, BASE_B), 0, "[%s] poke fs_base", what);
+	tap_eq_u64(xk_ptrace_pokeuser(&t.k, t1, XK_UREG_FS, 0x63), 0, "[%s] poke fs = 0x63", what);
+	kt_run(&t, 0, t2);
+	tap_eq_u64(SYSCALL(&t, 0, xk_fsgs_arch_prctl(&t.k, t2, XK_ARCH_SET_FS, BASE_A, NULL)), 0,
+		   "[%s] t2 ARCH_SET_FS", what);
+	xk_enter_kernel(&t.k, 0);
+	xk_switch(&t.k, 0, t1);
+	xk_return_to_user(&t.k, 0);
+	v = view(&t, 0);
+	tap_eq_u64(v.fs_sel, 0, "[%s] the reload faulted: selector 0", what);
+	tap_eq_u64(v.fs_base, want, "[%s] t1's FS base is %s, never t2's", what,
+		   want ? "its saved base" : "0");
+	xk_shutdown(&t.k);
+}
+
+static void test_null_seg_bug(void)
+{
+	null_seg_case("", BASE_B, "linux");
+	null_seg_case("fsgs=lutomirski2016", 0, "2016");
+}
+
 static void test_ptrace(void)
 {
 	struct kt t;
@@ -453,6 +499,7 @@ int main(void)
 	test_legacy();
 	test_arch_prctl();
 	test_ptrace();
+	test_null_seg_bug();
 	/* 3: set_thread_area reloads FS of the caller at once (both policies);
 	 * an LDT change does not reach a loaded FS on 64-bit, and Linux with
 	 * FSGSBASE keeps the old base across switches, where the 2016

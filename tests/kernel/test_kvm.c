@@ -6,6 +6,7 @@
 #include "ktest.h"
 #include "xstate/kernel_abi.h"
 #include "xstate/kernel_kvm.h"
+#include "xstate/kernel_special.h" /* XK_NT_X86_SHSTK */
 
 #define SPR "intel-sapphire-rapids"
 
@@ -126,6 +127,20 @@ static void test_run_cycle(const char *policy, bool leak, bool xcr0_bug)
 	}
 	tap_ok(t.saves_of[a->tid] == 1 && kt_check(&t, 0, "ymm1", 0xC1) == 1,
 	       "[%s] guest state saved at the switch, other task runs", policy);
+	{
+		/* Preempted inside KVM_RUN is not a ptrace stop: every regset
+		 * fails -ESRCH before its own checks (ptrace_check_attach()). */
+		uint8_t rb[16384];
+		uint64_t ssp = 0;
+		size_t len = sizeof(rb), slen = sizeof(ssp);
+
+		tap_eq_u64(xk_ptrace_regset(&t.k, a, true, XK_NT_X86_XSTATE, rb, &len),
+			   (uint64_t)-ESRCH, "[%s] NT_X86_XSTATE of a vCPU thread in KVM_RUN: -ESRCH",
+			   policy);
+		tap_eq_u64(xk_ptrace_regset(&t.k, a, true, XK_NT_X86_SHSTK, &ssp, &slen),
+			   (uint64_t)-ESRCH, "[%s] NT_X86_SHSTK of a vCPU thread in KVM_RUN: -ESRCH "
+			   "(not -ENODEV: the attach check comes first)", policy);
+	}
 	xk_enter_kernel(&t.k, 0);
 	xk_switch(&t.k, 0, a);
 	tap_eq_u64(xk_kvm_vm_enter(&t.k, 0), 0, "[%s] re-enter after the preemption", policy);

@@ -372,10 +372,65 @@ static void test_cet_s_guest(void)
 	}
 }
 
+static bool fail_small(void *ctx, const struct xk_task *t, size_t bytes)
+{
+	(void)t;
+	return bytes <= *(const size_t *)ctx;
+}
+
+static bool fail_all(void *ctx, const struct xk_task *t, size_t bytes)
+{
+	(void)ctx, (void)t, (void)bytes;
+	return true;
+}
+
+/* cet-s=independent: the vCPU's CET_S buffer comes with KVM_CREATE_VCPU,
+ * which can fail -ENOMEM and leave nothing behind; a switch never
+ * allocates, so it cannot meet a failure (the explorer found the WARN of a
+ * switch-in that allocated the buffer and failed). */
+static void test_cet_s_alloc(void)
+{
+	struct kt t;
+	struct xk_kernel *k = &t.k;
+	struct xk_task *a, *h;
+	struct xk_vcpu *v = NULL;
+	uint64_t bytes0, allocs0;
+	size_t small = 1024; /* the 640-byte CET_S buffer, not a guest fpstate */
+
+	if (kt_boot(&t, "intel-alder-lake-pcore", 1, "cet-s=independent"))
+		return;
+	a = xk_spawn(k, "vmm");
+	h = xk_spawn(k, "host");
+	kt_run(&t, 0, h);
+	bytes0 = k->mem.bytes;
+	allocs0 = k->mem.allocs - k->mem.frees;
+	xk_set_alloc_fail(k, fail_small, &small);
+	tap_eq_u64(xk_kvm_vcpu_create(k, a, &v), (uint64_t)-ENOMEM,
+		   "KVM_CREATE_VCPU whose CET_S buffer cannot be allocated: -ENOMEM");
+	tap_ok(!v && !xk_kvm_vcpu_of(a) && !xk_cet_s_guest_buf(a), "no vCPU, no buffer left");
+	tap_ok(k->mem.bytes == bytes0 && k->mem.allocs - k->mem.frees == allocs0,
+	       "the guest fpstate allocated first was freed (%llu bytes)",
+	       (unsigned long long)k->mem.bytes);
+	xk_set_alloc_fail(k, NULL, NULL);
+	tap_eq_u64(xk_kvm_vcpu_create(k, a, &v), 0, "KVM_CREATE_VCPU");
+	tap_ok(xk_cet_s_guest_buf(a) != NULL, "the vCPU's CET_S buffer exists from the start");
+	xk_set_alloc_fail(k, fail_all, NULL);
+	kt_run(&t, 0, a);
+	kt_run(&t, 0, h);
+	tap_eq_u64(k->stats.warnings, 0, "switches to and from the vCPU thread allocate nothing "
+		   "(no WARN while every allocation fails)");
+	xk_set_alloc_fail(k, NULL, NULL);
+	tap_eq_u64(xk_kvm_vcpu_destroy(k, v), 0, "destroy the vCPU");
+	tap_ok(!xk_cet_s_guest_buf(a) && k->mem.bytes == bytes0,
+	       "its CET_S buffer goes with it: a new vCPU never sees a destroyed one's state");
+	xk_shutdown(k);
+}
+
 int main(void)
 {
 	tap_plan_lazy();
 	test_cet_s_guest();
+	test_cet_s_alloc();
 	test_shstk_switch();
 	test_mutant_shstk();
 	test_no_shstk();
