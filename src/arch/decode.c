@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "xstate/prog.h"
+#include "xstate/json.h"
 
 /* A run of equally sized registers inside a component image. */
 struct reg_run {
@@ -65,22 +66,6 @@ static uint64_t ld(const uint8_t *p, unsigned n)
 	for (unsigned i = n; i-- > 0;)
 		v = v << 8 | p[i];
 	return v;
-}
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
 }
 
 struct out {
@@ -237,9 +222,9 @@ static void verdict_line(struct out *o, const char *insn, enum xs_fault f, const
 			f == XS_PF ? "truncated" : verdict_text(f));
 		if (f != XS_OK) {
 			fprintf(o->f, ",\"fault\":");
-			json_str(o->f, xs_fault_name(f));
+			xs_json_string(o->f, xs_fault_name(f));
 			fprintf(o->f, ",\"reason\":");
-			json_str(o->f, why);
+			xs_json_string(o->f, why);
 		}
 		fputc('}', o->f);
 		return;
@@ -282,7 +267,7 @@ enum xs_decode_verdict xs_decode_image(FILE *f, const struct xs_cpu *ctx, const 
 
 	if (json) {
 		fprintf(f, "{\"cpu\":");
-		json_str(f, m->name);
+		xs_json_string(f, m->name);
 		fprintf(f, ",\"bytes\":%zu,\"format\":\"%s\",\"truncated\":%s", len,
 			compacted ? "compacted" : "standard", len < need ? "true" : "false");
 		if (has_hdr)
@@ -336,7 +321,7 @@ enum xs_decode_verdict xs_decode_image(FILE *f, const struct xs_cpu *ctx, const 
 					      : "XSTATE_BV=0 (XRSTOR initializes it)";
 		if (json) {
 			fprintf(f, "%s{\"comp\":%u,\"name\":", o.first ? "" : ",", i);
-			json_str(f, xs_comp_name(i));
+			xs_json_string(f, xs_comp_name(i));
 			fprintf(f, ",\"xstate_bv\":%s", xstate_bv & XS_BIT(i) ? "true" : "false");
 			o.first = false;
 		}

@@ -21,43 +21,65 @@ static struct xk_fpstate *fpstate_raw(uint32_t size)
 	return fps;
 }
 
-/* Allocate a buffer of size bytes for t (Linux: the default buffer is part
- * of task_struct, grown ones are vzalloc'ed; both count here). The
- * alloc_fail hook can veto it, as a scenario knob. */
-struct xk_fpstate *xk_fpstate_alloc(struct xk_kernel *k, struct xk_task *t, uint32_t size)
+/* Zeroed, 64-byte aligned memory for an xstate buffer of size bytes whose
+ * struct is head bytes, counted against t; NULL (traced, counted as a
+ * failure) when the allocation fails or the alloc_fail hook vetoes it.
+ * Every xstate buffer (task, guest, independent) comes from here. */
+void *xk_xstate_alloc(struct xk_kernel *k, struct xk_task *t, size_t head, uint32_t size,
+		      const char *why)
 {
-	struct xk_fpstate *fps = NULL;
+	size_t bytes = (head + size + 63) & ~(size_t)63;
+	void *p = NULL;
 
 	if (!k->alloc_fail || !k->alloc_fail(k->alloc_ctx, t, size))
-		fps = fpstate_raw(size);
-	if (!fps) {
+		p = aligned_alloc(64, bytes);
+	if (!p) {
 		k->mem.failures++;
 		XK_TRACE(k, .type = XK_EV_ALLOC, .cpu = -1, .fault = XS_PF, .bytes = size, .task = t,
-			 .why = "allocation failed");
+			 .why = why ? why : "allocation failed");
 		return NULL;
 	}
-	fps->size = size;
-	fps->task = t;
+	memset(p, 0, bytes); /* vzalloc() */
 	k->mem.allocs++;
 	k->mem.bytes += size;
 	if (k->mem.bytes > k->mem.peak)
 		k->mem.peak = k->mem.bytes;
 	if (t)
 		t->xstate_bytes += size;
-	XK_TRACE(k, .type = XK_EV_ALLOC, .cpu = -1, .bytes = size, .task = t);
+	XK_TRACE(k, .type = XK_EV_ALLOC, .cpu = -1, .bytes = size, .task = t, .why = why);
+	return p;
+}
+
+void xk_xstate_free(struct xk_kernel *k, struct xk_task *t, void *p, uint32_t size)
+{
+	if (!p)
+		return;
+	k->mem.frees++;
+	k->mem.bytes -= size;
+	if (t)
+		t->xstate_bytes -= size;
+	XK_TRACE(k, .type = XK_EV_FREE, .cpu = -1, .bytes = size, .task = t);
+	free(p);
+}
+
+/* Allocate a buffer of size bytes for t (Linux: the default buffer is part
+ * of task_struct, grown ones are vzalloc'ed; both count here). The
+ * alloc_fail hook can veto it, as a scenario knob. */
+struct xk_fpstate *xk_fpstate_alloc(struct xk_kernel *k, struct xk_task *t, uint32_t size)
+{
+	struct xk_fpstate *fps = xk_xstate_alloc(k, t, sizeof(*fps), size, NULL);
+
+	if (fps) {
+		fps->size = size;
+		fps->task = t;
+	}
 	return fps;
 }
 
 void xk_fpstate_free(struct xk_kernel *k, struct xk_fpstate *fps)
 {
-	if (!fps)
-		return;
-	k->mem.frees++;
-	k->mem.bytes -= fps->size;
-	if (fps->task)
-		fps->task->xstate_bytes -= fps->size;
-	XK_TRACE(k, .type = XK_EV_FREE, .cpu = -1, .bytes = fps->size, .task = fps->task);
-	free(fps);
+	if (fps)
+		xk_xstate_free(k, fps->task, fps, fps->size);
 }
 
 /* fpstate_reset(): back to the default buffer with the default features,

@@ -28,18 +28,11 @@ uint32_t xk_indep_size(const struct xk_kernel *k, uint64_t mask)
 struct xk_indep_buf *xk_indep_alloc(struct xk_kernel *k, struct xk_task *t, uint64_t mask)
 {
 	uint32_t size = xk_indep_size(k, mask);
-	size_t bytes = (sizeof(struct xk_indep_buf) + size + 63) & ~(size_t)63;
-	struct xk_indep_buf *b = NULL;
+	struct xk_indep_buf *b = xk_xstate_alloc(k, t, sizeof(*b), size,
+						 "independent buffer");
 
-	if (!k->alloc_fail || !k->alloc_fail(k->alloc_ctx, t, size))
-		b = aligned_alloc(64, bytes);
-	if (!b) {
-		k->mem.failures++;
-		XK_TRACE(k, .type = XK_EV_ALLOC, .cpu = -1, .fault = XS_PF, .bytes = size, .task = t,
-			 .why = "independent buffer: allocation failed");
+	if (!b)
 		return NULL;
-	}
-	memset(b, 0, bytes);
 	b->mask = mask;
 	b->size = size;
 	b->task = t;
@@ -50,27 +43,13 @@ struct xk_indep_buf *xk_indep_alloc(struct xk_kernel *k, struct xk_task *t, uint
 
 		memcpy(b->regs + XS_HDR_OFFSET + 8, &xcomp, sizeof(xcomp));
 	}
-	k->mem.allocs++;
-	k->mem.bytes += size;
-	if (k->mem.bytes > k->mem.peak)
-		k->mem.peak = k->mem.bytes;
-	if (t)
-		t->xstate_bytes += size;
-	XK_TRACE(k, .type = XK_EV_ALLOC, .cpu = -1, .bytes = size, .task = t,
-		 .why = "independent buffer");
 	return b;
 }
 
 void xk_indep_free(struct xk_kernel *k, struct xk_indep_buf *b)
 {
-	if (!b)
-		return;
-	k->mem.frees++;
-	k->mem.bytes -= b->size;
-	if (b->task)
-		b->task->xstate_bytes -= b->size;
-	XK_TRACE(k, .type = XK_EV_FREE, .cpu = -1, .bytes = b->size, .task = b->task);
-	free(b);
+	if (b)
+		xk_xstate_free(k, b->task, b, b->size);
 }
 
 /* validate_independent_components(): XSAVES in use, mask non-empty and

@@ -39,6 +39,12 @@ static inline struct xk_cpu *xk_cpu_of(struct xk_kernel *k, unsigned cpu)
 void xk_warn(struct xk_kernel *k, int cpu, const char *why, enum xk_insn insn, enum xs_fault f);
 
 /* fpstate.c */
+/* Every xstate buffer's memory, with the accounting (k->mem, the task's
+ * xstate_bytes) and the alloc_fail knob: head bytes of struct, then size
+ * bytes of state, zeroed and 64-byte aligned. */
+void *xk_xstate_alloc(struct xk_kernel *k, struct xk_task *t, size_t head, uint32_t size,
+		      const char *why);
+void xk_xstate_free(struct xk_kernel *k, struct xk_task *t, void *p, uint32_t size);
 struct xk_fpstate *xk_fpstate_alloc(struct xk_kernel *k, struct xk_task *t, uint32_t size);
 void xk_fpstate_free(struct xk_kernel *k, struct xk_fpstate *fps);
 void xk_fpstate_reset(struct xk_kernel *k, struct xk_fpu *fpu);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "xstate/kconform.h"
+#include "xstate/json.h"
 
 /* ---- Result lists ---- */
 
@@ -134,34 +135,18 @@ void xo_kres_print(FILE *f, const char *probe, const struct xo_kresults *r)
 		fprintf(f, "%-28s %-34s %s\n", probe, r->v[i].key, r->v[i].val);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 void xo_kres_print_json(FILE *f, const char *probe, const struct xo_kresults *r)
 {
 	fprintf(f, "{\"probe\": ");
-	json_str(f, probe);
+	xs_json_string(f, probe);
 	fprintf(f, ", \"status\": \"%s\", \"reason\": ", xo_kprobe_status_name(r->status));
-	json_str(f, r->reason);
+	xs_json_string(f, r->reason);
 	fprintf(f, ", \"results\": {");
 	for (size_t i = 0; i < r->n; i++) {
 		fprintf(f, "%s", i ? ", " : "");
-		json_str(f, r->v[i].key);
+		xs_json_string(f, r->v[i].key);
 		fprintf(f, ": ");
-		json_str(f, r->v[i].val);
+		xs_json_string(f, r->v[i].val);
 	}
 	fprintf(f, "}}");
 }

@@ -20,6 +20,7 @@
 
 #include "oracle/kvm_codegen.h"
 #include "oracle/kvmguest_internal.h"
+#include "xstate/json.h"
 
 #define PROBE_MEM (2u << 20)
 #define PROBE_STD KV_DATA             /* zeroed standard-format image */
@@ -712,22 +713,6 @@ void xo_kvm_exposure_print(const struct xo_kvm_exposure *x, FILE *f)
 	}
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static const char *jb(bool b)
 {
 	return b ? "true" : "false";
@@ -744,17 +729,17 @@ static void json_view(FILE *f, const struct xo_kvm_cpuid_view *v)
 void xo_kvm_exposure_json(const struct xo_kvm_exposure *x, FILE *f)
 {
 	fprintf(f, "{\"module\": ");
-	json_str(f, x->module);
+	xs_json_string(f, x->module);
 	fprintf(f, ", \"vendor\": ");
-	json_str(f, x->vendor);
+	xs_json_string(f, x->vendor);
 	fprintf(f, ", \"brand\": ");
-	json_str(f, x->brand);
+	xs_json_string(f, x->brand);
 	fprintf(f, ", \"signature\": \"0x%08x\", \"table\": ", x->signature);
 	json_view(f, &x->table);
 	fprintf(f, ", \"guest\": ");
 	json_view(f, &x->guest);
 	fprintf(f, ", \"cpuid_differs\": ");
-	json_str(f, x->cpuid_differs);
+	xs_json_string(f, x->cpuid_differs);
 	fprintf(f, ", \"mxcsr_mask\": \"0x%x\", \"msrs_listed\": %zu, \"msr_listed_xss\": %s, "
 		   "\"msr_listed_xfd\": %s, \"msr_listed_xfd_err\": %s, \"probes\": [",
 		x->mxcsr_mask, x->nmsrs, jb(x->msr_listed_xss), jb(x->msr_listed_xfd),
@@ -763,7 +748,7 @@ void xo_kvm_exposure_json(const struct xo_kvm_exposure *x, FILE *f)
 		const struct xo_kvm_probe *p = &x->probe[i];
 
 		fprintf(f, "%s{\"what\": ", i ? ", " : "");
-		json_str(f, p->what);
+		xs_json_string(f, p->what);
 		fprintf(f, ", \"outcome\": \"%s\"", xo_kvm_outcome_name(p->outcome));
 		if (p->outcome == XO_KVM_FAULTED)
 			fprintf(f, ", \"vector\": %u", p->vector);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sim/explore_internal.h"
+#include "xstate/json.h"
 
 /* ---- People ---- */
 
@@ -137,25 +138,6 @@ void xe_report_print(const struct xe_config *c, const struct xe_report *r, FILE 
 
 /* ---- JSON ---- */
 
-static void jstr(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch == '\n')
-			fputs("\\n", f);
-		else if (ch == '\t')
-			fputs("\\t", f);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
 void xe_report_json(const struct xe_config *c, const struct xe_report *r, FILE *f)
 {
 	char pol[256], inv[256];
@@ -164,11 +146,11 @@ void xe_report_json(const struct xe_config *c, const struct xe_report *r, FILE *
 	sim_inv_format(c->inv_mask | SIM_INV_BUILTIN, inv, sizeof(inv));
 	fprintf(f, "{\"tool\":\"xstate explore\",\"result\":\"%s\",\"mode\":\"%s\",\"model\":",
 		r->failed ? "fail" : "pass", r->exhaustive ? "exhaustive" : "random");
-	jstr(f, c->model_spec);
+	xs_json_string(f, c->model_spec);
 	fprintf(f, ",\"cpus\":%u,\"tasks\":%u,\"policy\":", c->ncpus, c->max_tasks);
-	jstr(f, pol);
+	xs_json_string(f, pol);
 	fprintf(f, ",\"invariants\":");
-	jstr(f, inv);
+	xs_json_string(f, inv);
 	fprintf(f, ",\"seed\":%llu,\"shard\":%u,\"nshards\":%u,\"jobs\":%u,\"program_len\":%u",
 		(unsigned long long)r->seed, r->shard, r->nshards ? r->nshards : 1, r->jobs,
 		c->prog_len);
@@ -185,16 +167,16 @@ void xe_report_json(const struct xe_config *c, const struct xe_report *r, FILE *
 	}
 	char *text = counterexample(c, r);
 	fprintf(f, ",\"violation\":{\"invariant\":");
-	jstr(f, r->v.check);
+	xs_json_string(f, r->v.check);
 	fprintf(f, ",\"message\":");
-	jstr(f, r->v.message);
+	xs_json_string(f, r->v.message);
 	fprintf(f, ",\"program\":%llu,\"seed\":%llu,\"step\":%u,\"found_after\":%.3f,"
 		"\"steps_before\":%llu,\"found_ops\":%u,\"minimized_ops\":%u,\"minimize_runs\":%u,"
 		"\"scenario\":",
 		(unsigned long long)r->v.program, (unsigned long long)r->v.seed, r->v.step,
 		r->v.found_after, (unsigned long long)r->v.steps_before, r->v.found.n,
 		r->v.min.n ? r->v.min.n : r->v.found.n, r->v.min_runs);
-	jstr(f, text ? text : "");
+	xs_json_string(f, text ? text : "");
 	fprintf(f, "}}\n");
 	free(text);
 }
@@ -481,14 +463,14 @@ int xe_merge(char **files, int nfiles, bool json, FILE *f, char *err, size_t err
 		if (json) {
 			fprintf(f, "{\"tool\":\"xstate explore\",\"merged\":%d,\"result\":\"%s\","
 				"\"mode\":", nfiles, best >= 0 ? "fail" : "pass");
-			jstr(f, jstr_of(d0, n0, "mode"));
+			xs_json_string(f, jstr_of(d0, n0, "mode"));
 			fprintf(f, ",\"model\":");
-			jstr(f, jstr_of(d0, n0, "model"));
+			xs_json_string(f, jstr_of(d0, n0, "model"));
 			fprintf(f, ",\"cpus\":%s,\"tasks\":%s,\"policy\":", jstr_of(d0, n0, "cpus"),
 				jstr_of(d0, n0, "tasks"));
-			jstr(f, jstr_of(d0, n0, "policy"));
+			xs_json_string(f, jstr_of(d0, n0, "policy"));
 			fprintf(f, ",\"invariants\":");
-			jstr(f, jstr_of(d0, n0, "invariants"));
+			xs_json_string(f, jstr_of(d0, n0, "invariants"));
 			fprintf(f, ",\"seed\":%s,\"nshards\":%u,\"missing_shards\":%u,\"jobs\":%u,"
 				"\"program_len\":%s,\"steps\":%.0f,\"programs\":%.0f,\"checks\":%.0f,"
 				"\"elapsed\":%.3f,\"cpu_seconds\":%.3f,\"internal_errors\":%.0f",
@@ -500,16 +482,16 @@ int xe_merge(char **files, int nfiles, bool json, FILE *f, char *err, size_t err
 			} else {
 				const struct jv *v = jget(docs[best].kids, docs[best].nkids, "violation");
 				fprintf(f, ",\"violation\":{\"invariant\":");
-				jstr(f, jstr_of(v->kids, v->nkids, "invariant"));
+				xs_json_string(f, jstr_of(v->kids, v->nkids, "invariant"));
 				fprintf(f, ",\"message\":");
-				jstr(f, jstr_of(v->kids, v->nkids, "message"));
+				xs_json_string(f, jstr_of(v->kids, v->nkids, "message"));
 				fprintf(f, ",\"program\":%s,\"seed\":%s,\"step\":%s,\"shard_file\":",
 					jstr_of(v->kids, v->nkids, "program"),
 					jstr_of(v->kids, v->nkids, "seed"), jstr_of(v->kids, v->nkids, "step"));
-				jstr(f, files[best]);
+				xs_json_string(f, files[best]);
 				fprintf(f, ",\"minimized_ops\":%s,\"scenario\":",
 					jstr_of(v->kids, v->nkids, "minimized_ops"));
-				jstr(f, jstr_of(v->kids, v->nkids, "scenario"));
+				xs_json_string(f, jstr_of(v->kids, v->nkids, "scenario"));
 				fprintf(f, "}}\n");
 			}
 		} else {

@@ -271,6 +271,12 @@ void sim_on_kernel_event(void *ctx, const struct xk_event *ev)
 		 * extended state: --trace only. */
 		char line[256];
 
+		/* A switch of a task that never touched FS/GS (selector and
+		 * base 0) says nothing: four such lines per switch drowned
+		 * the trace. */
+		if (ev->type == XK_EV_FSGS && !ev->old && !ev->value && ev->why &&
+		    strstr(ev->why, "switch"))
+			break;
 		xk_event_format(ev, line, sizeof(line));
 		sim_trace(m, ev->type == XK_EV_FSGS ? SIM_TR_DETAIL : ev_level, "        %s", line);
 		break;

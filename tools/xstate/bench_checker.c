@@ -220,7 +220,7 @@ int bench_checker(int argc, char **argv)
 			double mt = median(r->seconds, r->found, r->runs);
 
 			printf("%s{\"name\":", i ? "," : "");
-			json_string(stdout, r->name);
+			xs_json_string(stdout, r->name);
 			printf(",\"found\":%u,\"runs\":%u,\"not_attributable\":%u", r->found, r->runs,
 			       r->foreign);
 			if (mt < 0) {
@@ -233,9 +233,9 @@ int bench_checker(int argc, char **argv)
 				       median(r->ops, r->found, r->found), max_of(r->ops, r->found));
 			}
 			printf(",\"invariant\":");
-			json_string(stdout, r->invariant);
+			xs_json_string(stdout, r->invariant);
 			printf(",\"error\":");
-			json_string(stdout, r->error);
+			xs_json_string(stdout, r->error);
 			printf("}");
 		}
 		printf("],\"all_found\":%s,\"max_median_seconds\":%.4f,\"max_minimized_ops\":%.0f}\n",

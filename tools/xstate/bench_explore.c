@@ -133,9 +133,9 @@ int bench_explore(int argc, char **argv)
 	}
 	if (json) {
 		printf("{\"model\":");
-		json_string(stdout, c.model_spec);
+		xs_json_string(stdout, c.model_spec);
 		printf(",\"features\":");
-		json_string(stdout, feats ? feats : "all");
+		xs_json_string(stdout, feats ? feats : "all");
 		printf(",\"invariants\":\"all\",\"seconds\":%.1f,\"rounds\":%u,\"online_cpus\":%ld,"
 		       "\"steps_per_s_1\":%.0f,\"steps_per_s_2\":%.0f,\"cpu_steps_per_s_1\":%.0f,"
 		       "\"cpu_steps_per_s_2\":%.0f,\"scaling\":%.3f,\"steps_1\":%llu,\"steps_2\":%llu}\n",

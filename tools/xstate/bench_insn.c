@@ -183,9 +183,9 @@ int bench_insn(int argc, char **argv)
 	xs_mask_names(mask, names, sizeof(names));
 	if (json) {
 		printf("{\"bench\":\"insn\",\"cpu\":");
-		json_string(stdout, m->name);
+		xs_json_string(stdout, m->name);
 		printf(",\"instruction\":\"%s\",\"components\":", compacted ? "xsavec" : "xsave");
-		json_string(stdout, names);
+		xs_json_string(stdout, names);
 		printf(",\"mask\":");
 		json_hex(stdout, mask);
 		printf(",\"iterations\":%" PRIu64 ",\"repetitions\":%d,\"model_ns\":%.2f,"

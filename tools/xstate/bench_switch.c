@@ -354,7 +354,7 @@ int bench_switch(int argc, char **argv)
 	ratio = sb.rate / host_rate;
 	if (json) {
 		printf("{\"bench\":\"switch\",\"model\":");
-		json_string(stdout, model.name);
+		xs_json_string(stdout, model.name);
 		printf(",\"sim_switches_per_sec\":%.0f,\"sim_ns_per_switch\":%.1f,"
 		       "\"sim_mean_switches_per_sec\":%.0f,\"sim_with_writes_switches_per_sec\":%.0f,"
 		       "\"sim_checked_switches_per_sec\":%.0f,\"sim_switches\":%llu,"

@@ -85,23 +85,6 @@ int cli_load_model(const char *spec, struct xs_model *m)
 	return cli_load_model_as(NULL, spec, m);
 }
 
-void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch == '\n')
-			fputs("\\n", f);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
 void json_hex(FILE *f, uint64_t v)
 {
 	fprintf(f, "\"0x%llx\"", (unsigned long long)v);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "xstate/json.h"
 #include "xstate/model.h"
 
 /* Exit statuses every command uses. */
@@ -47,8 +48,7 @@ int cli_load_model(const char *spec, struct xs_model *m);
 /* The same, reporting as "xstate CMD: cannot load CPU model 'X': FILE:LINE: reason". */
 int cli_load_model_as(const char *cmd, const char *spec, struct xs_model *m);
 
-/* JSON output. */
-void json_string(FILE *f, const char *s);
+/* JSON output (strings: xs_json_string, xstate/json.h). */
 void json_hex(FILE *f, uint64_t v); /* "0x..." as a JSON string */
 
 /* True when standard error is a terminal (progress lines go there). */

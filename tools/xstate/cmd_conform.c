@@ -54,14 +54,14 @@ static int list_probes(bool json)
 
 		if (json) {
 			printf("%s{\"name\":", i ? "," : "");
-			json_string(stdout, p->name);
+			xs_json_string(stdout, p->name);
 			printf(",\"surface\":");
-			json_string(stdout, p->surface);
+			xs_json_string(stdout, p->surface);
 			printf(",\"summary\":");
-			json_string(stdout, p->summary);
+			xs_json_string(stdout, p->summary);
 			if (note) {
 				printf(",\"linux_note\":");
-				json_string(stdout, note);
+				xs_json_string(stdout, note);
 			}
 			printf("}");
 		} else {
@@ -243,15 +243,15 @@ static void row(struct row_out *ro, const char *key, const char *hv, const char 
 	c->unsupp += v == V_UNSUPP;
 	if (ro->o->json) {
 		printf("%s{\"key\":", ro->first ? "" : ",");
-		json_string(stdout, key);
+		xs_json_string(stdout, key);
 		printf(",\"host\":");
 		if (hv)
-			json_string(stdout, hv);
+			xs_json_string(stdout, hv);
 		else
 			printf("null");
 		printf(",\"sim\":");
 		if (sv)
-			json_string(stdout, sv);
+			xs_json_string(stdout, sv);
 		else
 			printf("null");
 		printf(",\"match\":\"%s\"}", verdict_json[v]);
@@ -284,7 +284,7 @@ static void compare_lists(struct row_out *ro, const struct xo_kresults *h,
 static void json_target_status(const char *name, const struct xo_kresults *r)
 {
 	printf("\"%s\":{\"status\":\"%s\",\"reason\":", name, xo_kprobe_status_name(r->status));
-	json_string(stdout, r->reason);
+	xs_json_string(stdout, r->reason);
 	printf("}");
 }
 
@@ -320,16 +320,16 @@ static enum pstatus compare_probe(const struct opts *o, const struct xo_kprobe *
 
 	if (o->json) {
 		printf("%s{\"probe\":", first ? "" : ",");
-		json_string(stdout, p->name);
+		xs_json_string(stdout, p->name);
 		printf(",\"surface\":");
-		json_string(stdout, p->surface);
+		xs_json_string(stdout, p->surface);
 		printf(",\"status\":\"%s\",", pstatus_name[st]);
 		json_target_status("host", &h);
 		printf(",");
 		json_target_status("sim", &s);
 		if (note) {
 			printf(",\"linux_note\":");
-			json_string(stdout, note);
+			xs_json_string(stdout, note);
 		}
 		printf(",\"results\":[");
 	} else if (st != P_COMPARED || !o->diffs_only) {
@@ -492,7 +492,7 @@ static int run_both(const struct opts *o, struct xo_ktarget *host, struct xo_kta
 	memset(&tot, 0, sizeof(tot));
 	if (o->json) {
 		printf("{\"targets\":[\"host\",\"sim\"],\"sim_model\":");
-		json_string(stdout, model_desc);
+		xs_json_string(stdout, model_desc);
 		printf(",\"probes\":[");
 	} else {
 		printf("# host kernel vs. simulated kernel (%s)\n", model_desc);

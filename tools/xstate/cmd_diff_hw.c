@@ -62,7 +62,7 @@ static void ring0_print_json(const struct ring0 *r)
 	       r->status == 0 ? "ran" : r->status == 1 ? "skipped" : r->status == 2 ? "off" : "error");
 	if (r->status == 1 || r->status < 0) {
 		printf(",\"reason\":");
-		json_string(stdout, r->why);
+		xs_json_string(stdout, r->why);
 	}
 	if (r->status == 0) {
 		printf(",\"cases\":%" PRIu64 ",\"same\":%" PRIu64 ",\"different\":%" PRIu64
@@ -132,7 +132,7 @@ static void print_json(const struct xs_diff_stats *s, const struct xs_diff_opts 
 	printf("},\"instructions\":{");
 	for (unsigned i = 0; i < XS_DIFF_INSNS; i++) {
 		printf("%s", i ? "," : "");
-		json_string(stdout, xs_diff_insn_name(i));
+		xs_json_string(stdout, xs_diff_insn_name(i));
 		printf(":%" PRIu64, s->by_insn[i]);
 	}
 	printf("},\"components\":{");
@@ -147,11 +147,11 @@ static void print_json(const struct xs_diff_stats *s, const struct xs_diff_opts 
 
 		printf("%s{\"kind\":\"%s\",\"impl_defined\":%s,\"program\":", r ? "," : "",
 		       xs_diff_kind_name(m->kind), m->impl_defined ? "true" : "false");
-		json_string(stdout, m->program);
+		xs_json_string(stdout, m->program);
 		printf(",\"model\":");
-		json_string(stdout, m->model_out);
+		xs_json_string(stdout, m->model_out);
 		printf(",\"silicon\":");
-		json_string(stdout, m->hw_out);
+		xs_json_string(stdout, m->hw_out);
 		printf("}");
 	}
 	printf("]");

@@ -53,15 +53,15 @@ static int list_mutants(bool json)
 		for (unsigned i = 0; i < n; i++) {
 			const struct xe_mutant *mu = xe_mutant_get(i);
 			printf("%s{\"name\":", i ? "," : "");
-			json_string(stdout, mu->name);
+			xs_json_string(stdout, mu->name);
 			printf(",\"description\":");
-			json_string(stdout, mu->desc);
+			xs_json_string(stdout, mu->desc);
 			printf(",\"bug_class\":");
-			json_string(stdout, mu->bug_class);
+			xs_json_string(stdout, mu->bug_class);
 			printf(",\"policy\":");
-			json_string(stdout, mu->policy);
+			xs_json_string(stdout, mu->policy);
 			printf(",\"invariant\":");
-			json_string(stdout, mu->invariant);
+			xs_json_string(stdout, mu->invariant);
 			printf("}");
 		}
 		printf("]\n");

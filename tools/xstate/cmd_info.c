@@ -239,25 +239,25 @@ static void print_json(const struct xs_model *m, const struct linux_view *lv)
 	const struct xs_field *fields;
 
 	printf("{\"name\":");
-	json_string(stdout, m->name);
+	xs_json_string(stdout, m->name);
 	printf(",\"source\":");
-	json_string(stdout, m->source);
+	xs_json_string(stdout, m->source);
 	printf(",\"title\":");
-	json_string(stdout, m->title);
+	xs_json_string(stdout, m->title);
 	printf(",\"vendor\":");
-	json_string(stdout, m->vendor);
+	xs_json_string(stdout, m->vendor);
 	printf(",\"brand\":");
-	json_string(stdout, m->brand);
+	xs_json_string(stdout, m->brand);
 	printf(",\"signature\":");
 	json_hex(stdout, m->signature);
 	printf(",\"xcr0_supported\":");
 	json_hex(stdout, m->xcr0_supported);
 	printf(",\"xcr0_supported_names\":");
-	json_string(stdout, xs_mask_names(m->xcr0_supported, buf, sizeof(buf)));
+	xs_json_string(stdout, xs_mask_names(m->xcr0_supported, buf, sizeof(buf)));
 	printf(",\"xss_supported\":");
 	json_hex(stdout, m->xss_supported);
 	printf(",\"xss_supported_names\":");
-	json_string(stdout, xs_mask_names(m->xss_supported, buf, sizeof(buf)));
+	xs_json_string(stdout, xs_mask_names(m->xss_supported, buf, sizeof(buf)));
 	printf(",\"dump\":");
 	if (m->dump_masks_known) {
 		printf("{\"xcr0\":");
@@ -293,9 +293,9 @@ static void print_json(const struct xs_model *m, const struct linux_view *lv)
 		const struct xs_comp_info *info = xs_comp_info(r->index);
 
 		printf("%s{\"index\":%u,\"name\":", i ? "," : "", r->index);
-		json_string(stdout, r->name);
+		xs_json_string(stdout, r->name);
 		printf(",\"title\":");
-		json_string(stdout, info ? info->title : r->name);
+		xs_json_string(stdout, info ? info->title : r->name);
 		printf(",\"supervisor\":%s,\"size\":%u", r->supervisor ? "true" : "false", r->size);
 		if (r->has_std)
 			printf(",\"offset\":%u", r->std_offset);
@@ -311,16 +311,16 @@ static void print_json(const struct xs_model *m, const struct linux_view *lv)
 		if (lv->k) {
 			enum xk_xclass c = xk_xclass_of(lv->k, r->index);
 
-			json_string(stdout, xk_xclass_name(c));
+			xs_json_string(stdout, xk_xclass_name(c));
 			printf(",\"linux_seed000\":");
 			if (xk_xclass_seed000(c))
 				printf("%d", xk_xclass_seed000(c));
 			else
 				printf("null");
 			printf(",\"linux_handling\":");
-			json_string(stdout, xk_xclass_handling(lv->k, r->index));
+			xs_json_string(stdout, xk_xclass_handling(lv->k, r->index));
 			printf(",\"linux_reason\":");
-			json_string(stdout, xk_xclass_reason(lv->k, r->index));
+			xs_json_string(stdout, xk_xclass_reason(lv->k, r->index));
 			printf("}");
 		} else {
 			printf("null,\"linux_seed000\":null,\"linux_handling\":null,"
@@ -328,12 +328,12 @@ static void print_json(const struct xs_model *m, const struct linux_view *lv)
 		}
 	}
 	printf("],\"linux_kernel\":{\"policy\":");
-	json_string(stdout, lv->policy);
+	xs_json_string(stdout, lv->policy);
 	printf(",\"error\":");
 	if (lv->k)
 		printf("null}");
 	else
-		json_string(stdout, lv->err), printf("}");
+		xs_json_string(stdout, lv->err), printf("}");
 	printf(",\"sizes\":{\"standard_max\":%u,\"compacted_max\":", m->leaf_d[0].ecx);
 	if (m->has_xsavec)
 		printf("%u}", compacted_max(m));

@@ -44,7 +44,7 @@ static void print_json(const struct xs_model *m, const struct xs_layout *l, uint
 	bool first = true;
 
 	printf("{\"cpu\":");
-	json_string(stdout, m->name);
+	xs_json_string(stdout, m->name);
 	printf(",\"format\":\"%s\",\"xcr0\":", l->compacted ? "compacted" : "standard");
 	json_hex(stdout, xcr0);
 	printf(",\"xss\":");
@@ -54,7 +54,7 @@ static void print_json(const struct xs_model *m, const struct xs_layout *l, uint
 		if (!(l->mask & XS_BIT(i)))
 			continue;
 		printf("%s{\"index\":%u,\"name\":", first ? "" : ",", i);
-		json_string(stdout, xs_comp_name(i));
+		xs_json_string(stdout, xs_comp_name(i));
 		printf(",\"offset\":%u,\"size\":%u,\"align64\":%s,\"supervisor\":%s}", l->offset[i],
 		       l->size_of[i], i >= 2 && m->comp[i].align64 ? "true" : "false",
 		       i >= 2 && m->comp[i].supervisor ? "true" : "false");

@@ -17,11 +17,11 @@ static void print_json(const struct sim_result *r, const char *file)
 	static const char *const status[] = { "pass", "fail", "error" };
 
 	printf("{\"file\":");
-	json_string(stdout, file);
+	xs_json_string(stdout, file);
 	printf(",\"result\":\"%s\",\"model\":", status[r->status]);
-	json_string(stdout, r->model);
+	xs_json_string(stdout, r->model);
 	printf(",\"cpus\":%u,\"policy\":", r->ncpus);
-	json_string(stdout, r->policy);
+	xs_json_string(stdout, r->policy);
 	printf(",\"seed\":%llu", (unsigned long long)r->seed);
 	printf(",\"expectations\":{\"total\":%u,\"passed\":%u,\"failed\":%u,\"not_run\":%u}",
 	       r->expect_total, r->expect_passed, r->expect_failed,
@@ -30,19 +30,19 @@ static void print_json(const struct sim_result *r, const char *file)
 		printf(",\"failure\":null");
 	} else {
 		printf(",\"failure\":{\"line\":%u,\"statement\":", r->fail_line);
-		json_string(stdout, r->fail_text);
+		xs_json_string(stdout, r->fail_text);
 		printf(",\"check\":");
 		if (r->fail_check)
-			json_string(stdout, r->fail_check);
+			xs_json_string(stdout, r->fail_check);
 		else
 			printf(r->status == SIM_ERROR ? "\"scenario\"" : "null");
 		printf(",\"message\":");
-		json_string(stdout, r->message);
+		xs_json_string(stdout, r->message);
 		printf(",\"context\":[");
 		for (unsigned i = 0; i < r->ncontext; i++) {
 			if (i)
 				putchar(',');
-			json_string(stdout, r->context[i]);
+			xs_json_string(stdout, r->context[i]);
 		}
 		printf("]}");
 	}
