@@ -85,6 +85,13 @@ grep -Eq '^ +8 +pt +supervisor +128 +- ' "$tmp/info"
 ok $? "info: supervisor PT has no standard offset"
 grep -Eq 'compacted, all supported components \(XCR0\|IA32_XSS\) +11776' "$tmp/info"
 ok $? "info: compacted size of everything supported"
+grep -Eq '^Kernel configuration: kernel on intel-sapphire-rapids' "$tmp/info" &&
+	grep -Eq '^  user dynamic +0x40000 +xtiledata' "$tmp/info" &&
+	grep -Eq '^  user max size +11008 bytes' "$tmp/info"
+ok $? "info: the kernel's boot configuration (taxonomy, buffer sizes)"
+"$XSTATE" info --cpu intel-sapphire-rapids --policy restore=lazy >"$tmp/info"
+grep -Eq '^  not enabled \(lazy restore\) +0x60000 +xtilecfg\|xtiledata' "$tmp/info"
+ok $? "info --policy restore=lazy: AMX left out of XCR0, shown in the kernel configuration"
 "$XSTATE" info --cpu intel-sapphire-rapids --json >"$tmp/info.json"
 json_check "$tmp/info.json" 'd["instructions"]["xfd"] and d["features"]["amx_tile"] and
   d["impl"]["mxcsr_mask"] == "0xffff" and d["sizes"] == {"standard_max": 11008, "compacted_max": 11776} and

@@ -227,6 +227,12 @@ static void print_text(const struct xs_model *m, const struct linux_view *lv)
 		fclose(vf);
 		printf("  %-26s %-8s %s\n", fields[i].name, val, fields[i].doc);
 	}
+	/* The kernel's boot configuration: what it enabled, its taxonomy
+	 * masks and buffer sizes (config.c; linux-design.md 2). */
+	if (lv->k) {
+		printf("\nKernel configuration: ");
+		xk_config_print(lv->k, stdout);
+	}
 }
 
 /* ---- JSON ---- */
