@@ -520,7 +520,7 @@ static long arch_prctl_fsgs(struct srun *x, const struct xo_kop *op, uint64_t ar
 static int op_arch_prctl(struct srun *x, const struct xo_kop *op, struct xo_kopres *res)
 {
 	uint64_t arg = op->b, zero = 0;
-	unsigned cpu;
+	unsigned cpu = 0;
 	long ret;
 	int rc;
 

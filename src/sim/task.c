@@ -89,7 +89,7 @@ int sim_fork(struct sim_machine *m, struct sim_task *parent, const char *name, b
 	struct sim_process *p;
 	struct xk_task *kc;
 	struct sim_task *t;
-	unsigned cpu;
+	unsigned cpu = 0;
 	int rc;
 
 	if (out)
@@ -126,7 +126,7 @@ int sim_fork(struct sim_machine *m, struct sim_task *parent, const char *name, b
 
 int sim_exec(struct sim_machine *m, struct sim_task *t)
 {
-	unsigned cpu;
+	unsigned cpu = 0;
 	int rc = running_in_kernel(m, t, "exec", &cpu);
 
 	if (rc)
@@ -148,7 +148,7 @@ int sim_exec(struct sim_machine *m, struct sim_task *t)
 
 int sim_exit(struct sim_machine *m, struct sim_task *t)
 {
-	unsigned cpu;
+	unsigned cpu = 0;
 	int rc = running_in_kernel(m, t, "exit", &cpu);
 
 	if (rc)

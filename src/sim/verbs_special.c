@@ -406,7 +406,7 @@ static int exec_x_ssp(struct sim_machine *m, const struct sim_stmt *s)
 {
 	struct sim_task *t = sim_stmt_task(m, s, 0);
 	struct xs_cpu *hw;
-	uint64_t got = 0, want;
+	uint64_t got = 0, want = 0;
 	char g[64];
 	int rc = sim_ensure_user(m, t);
 
