@@ -141,6 +141,7 @@ enum xe_kind {
 enum xe_flags {
 	XE_F_NOCLOBBER = 1u << 0, /* kfpu / irq kfpu: no SIMD clobber */
 	XE_F_IRQ_KFPU = 1u << 1,  /* irq: with a kernel FPU section */
+	XE_F_SETTLS = 1u << 2,    /* fork/clone: CLONE_SETTLS, FS base val << 12 */
 };
 
 struct xe_op {

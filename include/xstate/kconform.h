@@ -171,6 +171,8 @@ enum xo_kop_kind {
 	XO_KOP_SETREGSET,  /* a = note type, b = iov_len, data = bytes; len = iov_len after */
 	XO_KOP_GETFPREGS,  /* PTRACE_GETFPREGS: 512 bytes into img */
 	XO_KOP_SETFPREGS,  /* PTRACE_SETFPREGS from data (512 bytes) */
+	XO_KOP_PTRACE_ARCH_PRCTL, /* a = code, b = the argument (a GET: val = what
+				   * the kernel stored in the tracer's memory) */
 };
 bool xo_kop_is_tracer(enum xo_kop_kind k);
 

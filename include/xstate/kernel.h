@@ -510,6 +510,7 @@ enum xk_clone_flags {
 	XK_CLONE_VM = 1u << 1,      /* CLONE_VM: shared mm (altstack cleared unless VFORK) */
 	XK_CLONE_VFORK = 1u << 2,
 	XK_CLONE_USER_WORKER = 1u << 3, /* PF_USER_WORKER child ("minimal" fpu_clone) */
+	XK_CLONE_SETTLS = 1u << 4,  /* CLONE_SETTLS: the child's FS base (xk_clone_tls) */
 };
 /* fork/clone from the current task of cpu (in kernel mode): the child gets a
  * default-size buffer filled by XSAVE of the parent's LIVE registers with
@@ -521,6 +522,13 @@ enum xk_clone_flags {
  * changed) or -EINVAL (no user task current in kernel mode). */
 int xk_clone(struct xk_kernel *k, unsigned cpu, unsigned flags, const char *name,
 	     struct xk_task **child);
+/* The same with CLONE_SETTLS in flags: copy_thread() -> set_new_tls(),
+ * which for a 64-bit child is do_arch_prctl_64(ARCH_SET_FS, tls) on the
+ * child: FS selector 0, FS base tls. A tls at or above TASK_SIZE_MAX fails
+ * the clone with -EPERM, nothing changed. Without CLONE_SETTLS tls is
+ * ignored, as Linux ignores it. */
+int xk_clone_tls(struct xk_kernel *k, unsigned cpu, unsigned flags, const char *name,
+		 uint64_t tls, struct xk_task **child);
 /* execve by the current task of cpu: buffer back to the default one (a
  * grown one is freed), permissions reset, init image copied, need_load set,
  * last_cpu -1, thread.pkru = init. Linux's de_thread kills the other

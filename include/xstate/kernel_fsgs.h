@@ -50,9 +50,11 @@
  * A kernel selector load that faults (a selector whose descriptor went
  * away) loads 0 instead (loadsegment()'s exception fixup).
  *
- * Not modelled: CLONE_SETTLS, 32-bit tasks and tracers (their selector
- * writes reload the base), PTRACE_ARCH_PRCTL, get_thread_area, modify_ldt
- * reads, percpu user segments.
+ * CLONE_SETTLS (xk_clone_tls in kernel.h) gives the child FS selector 0
+ * and the base; PTRACE_ARCH_PRCTL acts on a stopped tracee's thread struct.
+ *
+ * Not modelled: 32-bit tasks and tracers (their selector writes reload
+ * the base), get_thread_area, modify_ldt reads, percpu user segments.
  */
 #ifndef XSTATE_KERNEL_FSGS_H
 #define XSTATE_KERNEL_FSGS_H
@@ -118,6 +120,15 @@ const char *xk_ureg_name(enum xk_ureg r); /* "fs_base" ... */
  * user mode). */
 long xk_fsgs_arch_prctl(struct xk_kernel *k, struct xk_task *t, int option, uint64_t arg2,
 			uint64_t *out);
+/* ptrace(PTRACE_ARCH_PRCTL, t, addr, code) by a tracer on a stopped t
+ * (-ESRCH otherwise): ARCH_SET_FS/GS set t's saved selector 0 and base
+ * addr (-EPERM at or above TASK_SIZE_MAX), ARCH_GET_FS/GS report its base
+ * in *out (what the tracer's put_user would store at addr); any other
+ * code -EINVAL -- the XSTATE options are the system call's only.
+ * (ARCH_SHSTK_LOCK/UNLOCK/STATUS through ptrace, for CRIU, are not
+ * modelled: -EINVAL here.) */
+long xk_ptrace_arch_prctl(struct xk_kernel *k, struct xk_task *t, int code, uint64_t addr,
+			  uint64_t *out);
 /* set_thread_area(u) by the current task of cpu (kernel mode). u is
  * updated with the slot chosen for entry_number -1. 0, -EINVAL (slot out of
  * 12..14, or a descriptor TLS may not hold: 16-bit, code, not present),

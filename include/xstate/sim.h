@@ -224,6 +224,10 @@ int sim_kthread(struct sim_machine *m, const char *name, unsigned cpu, struct si
  * or clone(CLONE_THREAD|CLONE_VM) of parent, which must be running. */
 int sim_fork(struct sim_machine *m, struct sim_task *parent, const char *name, bool thread,
 	     const char *pname, struct sim_task **out);
+/* The same with CLONE_SETTLS when settls: the child's FS selector 0 and
+ * base tls (kernel: -EPERM at or above TASK_SIZE_MAX, a refused fork). */
+int sim_fork_tls(struct sim_machine *m, struct sim_task *parent, const char *name, bool thread,
+		 const char *pname, bool settls, uint64_t tls, struct sim_task **out);
 int sim_exec(struct sim_machine *m, struct sim_task *t);
 int sim_exit(struct sim_machine *m, struct sim_task *t);
 

@@ -485,6 +485,26 @@ long xk_fsgs_arch_prctl(struct xk_kernel *k, struct xk_task *t, int option, uint
 	return -EINVAL;
 }
 
+/* arch_ptrace(PTRACE_ARCH_PRCTL): do_arch_prctl_64(child, data, addr) --
+ * the code in data, the argument (or the tracer's address for a GET) in
+ * addr. ptrace_check_attach() first; then only do_arch_prctl_64()'s
+ * options: the XSTATE ones live in do_arch_prctl_common(), which only the
+ * system call reaches. */
+long xk_ptrace_arch_prctl(struct xk_kernel *k, struct xk_task *t, int code, uint64_t addr,
+			  uint64_t *out)
+{
+	if (!t || !xk_ptrace_stopped(t))
+		return -ESRCH;
+	switch (code) {
+	case XK_ARCH_SET_FS:
+	case XK_ARCH_SET_GS:
+	case XK_ARCH_GET_FS:
+	case XK_ARCH_GET_GS:
+		return xk_fsgs_arch_prctl(k, t, code, addr, out);
+	}
+	return -EINVAL;
+}
+
 /* ---- set_thread_area ---- */
 
 /* tls_desc_okay(). */

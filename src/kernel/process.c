@@ -7,6 +7,7 @@
 
 #include "kernel/kernel_internal.h"
 #include "kernel/special_internal.h" /* special-states hooks */
+#include "xstate/kernel_abi.h" /* XK_TASK_SIZE_MAX */
 #include "xstate/kernel_fsgs.h"
 #include "xstate/kernel_kvm.h"
 
@@ -235,6 +236,12 @@ static struct xk_task *current_user_in_kernel(struct xk_kernel *k, unsigned cpu)
 int xk_clone(struct xk_kernel *k, unsigned cpu, unsigned flags, const char *name,
 	     struct xk_task **child)
 {
+	return xk_clone_tls(k, cpu, flags & ~(unsigned)XK_CLONE_SETTLS, name, 0, child);
+}
+
+int xk_clone_tls(struct xk_kernel *k, unsigned cpu, unsigned flags, const char *name,
+		 uint64_t tls, struct xk_task **child)
+{
 	struct xk_task *parent = current_user_in_kernel(k, cpu);
 	bool minimal = flags & XK_CLONE_USER_WORKER;
 	struct xk_cpu *c;
@@ -245,6 +252,10 @@ int xk_clone(struct xk_kernel *k, unsigned cpu, unsigned flags, const char *name
 		*child = NULL;
 	if (!parent)
 		return -EINVAL;
+	/* set_new_tls() fails copy_thread(), and copy_process() undoes all:
+	 * refusing first is the same to every observer. */
+	if ((flags & XK_CLONE_SETTLS) && tls >= XK_TASK_SIZE_MAX)
+		return -EPERM;
 	c = &k->cpu[cpu];
 	t = task_new(k, name, minimal ? XK_TF_USER_WORKER : 0);
 	if (!t)
@@ -263,6 +274,10 @@ int xk_clone(struct xk_kernel *k, unsigned cpu, unsigned flags, const char *name
 	/* FS/GS issue: current_save_fsgs() before the copy; LDT for a new mm. */
 	xk_fsgs_clone(k, c, parent, t, flags);
 	t->thread = parent->thread;
+	/* copy_thread(): CLONE_SETTLS -> set_new_tls() -> do_arch_prctl_64(
+	 * child, ARCH_SET_FS, tls): selector 0, base tls in its thread struct. */
+	if (flags & XK_CLONE_SETTLS)
+		xk_fsgs_arch_prctl(k, t, XK_ARCH_SET_FS, tls, NULL);
 	/* ret_from_fork_asm -> swapgs_restore_regs_and_return_to_usermode:
 	 * the child's first return to user mode is an IRET (entry_64.S), so a
 	 * null selector 1-3 inherited in FS/GS reads 0 in the child. */

@@ -72,6 +72,11 @@ static void s_report(struct xo_kresults *out, const char *prefix, const struct s
 		case XO_KOP_BASE_READ:
 			xo_kres_add(out, key, "0x%llx", (unsigned long long)res->val);
 			break;
+		case XO_KOP_PTRACE_ARCH_PRCTL:
+			xo_kres_add(out, key, "%s",
+				    xo_kfmt_call(buf, sizeof(buf), res,
+						 op->a == XO_ARCH_GET_FS || op->a == XO_ARCH_GET_GS));
+			break;
 		case XO_KOP_PEEKUSER:
 			if (res->ret < 0)
 				xo_kres_add(out, key, "%s", xo_kerrno_name(res->err));
@@ -307,6 +312,36 @@ static void probe_ptrace_fsbase(struct xo_ktarget *t, const struct xo_kinfo *inf
 	s_run(t, out, "", &s);
 }
 
+/* fsgs.ptrace_arch_prctl: PTRACE_ARCH_PRCTL is do_arch_prctl_64() on the
+ * stopped tracee: SET replaces a nonzero selector with 0, GET stores into
+ * the tracer's memory, TASK_SIZE_MAX is -EPERM, and the XSTATE codes are
+ * the system call's only (-EINVAL). */
+static void probe_ptrace_arch_prctl(struct xo_ktarget *t, const struct xo_kinfo *info,
+				    const void *arg, struct xo_kresults *out)
+{
+	struct script s;
+
+	if (!info->ptrace)
+		return xo_kres_skip(out, "target %s cannot ptrace its tasks", info->target);
+	s_init(&s);
+	s_op(&s, NULL, XO_KOP_SEL_LOAD, XO_KSEG_GS, USER_DS);
+	s_op(&s, "set_gs", XO_KOP_PTRACE_ARCH_PRCTL, XO_ARCH_SET_GS, BASE_A);
+	s_op(&s, "get_gs", XO_KOP_PTRACE_ARCH_PRCTL, XO_ARCH_GET_GS, 0);
+	s_peek_all(&s, "peek.gs", "peek.gs_base");
+	s_op(&s, "set_fs.kernel_addr", XO_KOP_PTRACE_ARCH_PRCTL, XO_ARCH_SET_FS, KERNEL_ADDR);
+	s_op(&s, "set_fs.task_size_max", XO_KOP_PTRACE_ARCH_PRCTL, XO_ARCH_SET_FS,
+	     0x7ffffffff000ULL);
+	s_op(&s, "get_xcomp_supp", XO_KOP_PTRACE_ARCH_PRCTL, XO_ARCH_GET_XCOMP_SUPP, 0);
+	s_op(&s, "req_xcomp_perm", XO_KOP_PTRACE_ARCH_PRCTL, XO_ARCH_REQ_XCOMP_PERM, 18);
+	s_op(&s, "set_fs", XO_KOP_PTRACE_ARCH_PRCTL, XO_ARCH_SET_FS, BASE_B);
+	s_op(&s, "peek.fs_base", XO_KOP_PEEKUSER, XO_KUSR_FS_BASE, 0);
+	s_op(&s, "gs", XO_KOP_SEL_READ, XO_KSEG_GS, 0);
+	s_op(&s, "rdgsbase", XO_KOP_BASE_READ, XO_KSEG_GS, 0);
+	s_prctl(&s, "arch_get_gs", XO_ARCH_GET_GS, XO_KARG_OUT, 0);
+	s_prctl(&s, "arch_get_fs", XO_ARCH_GET_FS, XO_KARG_OUT, 0);
+	s_run(t, out, "", &s);
+}
+
 /* fsgs.signal: bases set by arch_prctl survive delivery and sigreturn; the
  * 64-bit sigcontext carries 0 for fs/gs. Works without FSGSBASE. */
 static void probe_signal(struct xo_ktarget *t, const struct xo_kinfo *info, const void *arg,
@@ -340,6 +375,9 @@ const struct xo_kprobe xo_kprobes_fsgs[] = {
 	{ "fsgs.ptrace_errors", "fsgs", "POKEUSER values putreg refuses; a tracer-written selector",
 	  probe_ptrace_errors, NULL },
 	{ "fsgs.ptrace_fsbase", "fsgs", "POKEUSER fs_base", probe_ptrace_fsbase, NULL },
+	{ "fsgs.ptrace_arch_prctl", "fsgs",
+	  "PTRACE_ARCH_PRCTL: SET zeroes the selector, GET, limits, XSTATE codes refused",
+	  probe_ptrace_arch_prctl, NULL },
 	{ "fsgs.signal", "fsgs", "GS base and selector across signal delivery", probe_signal, NULL },
 };
 const size_t xo_kprobes_fsgs_n = sizeof(xo_kprobes_fsgs) / sizeof(xo_kprobes_fsgs[0]);

@@ -749,6 +749,17 @@ static void tracer_op(pid_t pid, const struct xo_kop *op, struct xo_kopres *res)
 			memcpy(buf, op->data, 512);
 		r = ptrace(PTRACE_SETFPREGS, pid, 0, buf);
 		break;
+	case XO_KOP_PTRACE_ARCH_PRCTL: {
+		/* arch_ptrace(): do_arch_prctl_64(child, data, addr); a GET's
+		 * put_user() writes to the tracer's memory at addr. */
+		uint64_t v = 0;
+		bool get = op->a == XO_ARCH_GET_FS || op->a == XO_ARCH_GET_GS;
+
+		r = ptrace(PTRACE_ARCH_PRCTL, pid, get ? (void *)&v : (void *)(uintptr_t)op->b,
+			   (void *)(uintptr_t)op->a);
+		res->val = v;
+		break;
+	}
 	default:
 		res->status = XO_KST_UNSUPPORTED;
 		return;

@@ -904,6 +904,19 @@ static void tracer_op(struct srun *x, const struct xo_kop *op, struct xo_kopres 
 		set_call(res, ret);
 		break;
 	}
+	case XO_KOP_PTRACE_ARCH_PRCTL: {
+		long ret = xk_ptrace_arch_prctl(&x->m->k, x->t->k, (int)op->a, op->b, &res->val);
+
+		/* ARCH_SET_*: selector 0 and the base, as the task's own call. */
+		if (!ret && (op->a == XO_ARCH_SET_FS || op->a == XO_ARCH_SET_GS)) {
+			enum xs_seg s = op->a == XO_ARCH_SET_FS ? XS_SEG_FS : XS_SEG_GS;
+
+			shadow_poke_selector(x, s, 0);
+			shadow_set_base(x, s, op->b);
+		}
+		set_call(res, (int)ret);
+		break;
+	}
 	default:
 		res->status = XO_KST_UNSUPPORTED;
 		break;
@@ -923,6 +936,7 @@ static const char *op_name(enum xo_kop_kind k)
 		[XO_KOP_PEEKUSER] = "peekuser",    [XO_KOP_POKEUSER] = "pokeuser",
 		[XO_KOP_GETREGSET] = "getregset",  [XO_KOP_SETREGSET] = "setregset",
 		[XO_KOP_GETFPREGS] = "getfpregs",  [XO_KOP_SETFPREGS] = "setfpregs",
+		[XO_KOP_PTRACE_ARCH_PRCTL] = "ptrace arch_prctl",
 	};
 
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) && names[k] ? names[k] : "?";

@@ -99,6 +99,11 @@ static const char *const fam_names[F_COUNT] = {
 	[F_CET] = "cet", [F_UINTR] = "uintr", [F_LBR] = "lbr", [F_FSGS] = "fsgs", [F_KVM] = "kvm",
 };
 
+bool xe_fsgs_enabled(const struct xe_config *c)
+{
+	return (c->feats >> F_FSGS) & 1;
+}
+
 int xe_feats_parse(const char *list, uint64_t *mask, char *err, size_t errlen)
 {
 	char word[32];
@@ -223,6 +228,10 @@ static const struct tmpl tmpls[] = {
 	{ "pokeuser %T fs_base = 0x%W000", W_STOPPED, N_ANY, A_NONE, false, 3, F_FSGS, P_NONE, K_ANY },
 	{ "pokeuser %T fs = 0x63", W_STOPPED, N_ANY, A_NONE, false, 2, F_FSGS, P_NONE, K_ANY },
 	{ "ptrace-regs %T selector-first", W_STOPPED, N_ANY, A_NONE, false, 8, F_FSGS, P_NONE, K_ANY },
+	{ "ptrace-arch-prctl %T SET_FS 0x%W000", W_STOPPED, N_ANY, A_NONE, false, 3, F_FSGS, P_NONE,
+	  K_ANY },
+	{ "ptrace-arch-prctl %T SET_GS 0x%W000", W_STOPPED, N_ANY, A_NONE, false, 2, F_FSGS, P_NONE,
+	  K_ANY },
 	{ "ptrace-regs %T", W_STOPPED, N_ANY, A_NONE, false, 2, F_FSGS, P_NONE, K_ANY },
 	/* KVM: a vCPU per VMM task, KVM_RUN step by step, guest code, ioctls. */
 	{ "vcpu %G in %T", W_PTRACE, N_ANY, A_GUEST, false, 6, F_KVM, P_NONE, K_NEW },

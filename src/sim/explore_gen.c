@@ -197,6 +197,12 @@ static bool fill(struct xe_exec *x, struct sim_prng *r, enum cat k, struct xe_op
 		n = ready_tasks(x);
 		op->task = (uint16_t)pick(r, x->ready, n);
 		op->task2 = (uint16_t)(x->next_name[0] + 1);
+		/* A quarter with CLONE_SETTLS (pthread_create's), when FS/GS
+		 * operations are on: a fresh FS base for the child. */
+		if (xe_fsgs_enabled(x->cfg) && sim_prng_below(r, 4) == 0) {
+			op->flags = XE_F_SETTLS;
+			op->val = 1 + (uint32_t)sim_prng_below(r, 0xFFFFFFF);
+		}
 		return n && op->task2 < XE_MAX_NAMES;
 	case C_EXEC:
 	case C_EXIT:

@@ -35,7 +35,7 @@ struct xe_exec {
 	unsigned gen_base_total;                  /* their sum, without the state-dependent ones */
 	bool gen_ready;
 	bool alloc_armed;                         /* inside alloc-fail always ... off */
-	uint16_t feat_w[80];                      /* feature template weights (per program) */
+	uint16_t feat_w[96];                      /* feature template weights (per program) */
 	uint16_t guest_task[4];                   /* vCPU gN -> its VMM task's name */
 	unsigned ready[64], nready;               /* generator: tasks that can run user code now */
 	bool ready_valid;                         /* ready[] found for this step */
@@ -87,6 +87,8 @@ bool xe_gen_op(struct xe_exec *x, struct sim_prng *r, struct xe_op *op);
 
 /* explore_feat.c: feature operations (XE_STMT). */
 unsigned xe_feat_count(void);
+/* FS/GS operations are among the configuration's families. */
+bool xe_fsgs_enabled(const struct xe_config *c);
 bool xe_feat_gen(struct xe_exec *x, struct sim_prng *r, struct xe_op *op);
 bool xe_feat_legal(const struct xe_exec *x, const struct xe_op *op);
 int xe_feat_exec(struct xe_exec *x, const struct xe_op *op);

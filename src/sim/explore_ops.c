@@ -442,7 +442,8 @@ int xe_op_exec(struct xe_exec *x, const struct xe_op *op)
 	case XE_FORK:
 	case XE_CLONE:
 		task_name(op->task2, name, sizeof(name));
-		rc = sim_fork(m, t, name, op->kind == XE_CLONE, NULL, &child);
+		rc = sim_fork_tls(m, t, name, op->kind == XE_CLONE, NULL, op->flags & XE_F_SETTLS,
+				  (uint64_t)op->val << 12, &child);
 		bind(x, op->task2, child);
 		return rc;
 	case XE_EXEC:
@@ -596,9 +597,12 @@ int xe_op_format(const struct xe_config *c, const struct xe_op *op, char *buf, s
 	case XE_KTHREAD:
 		return snprintf(buf, len, "kthread %s on cpu%u", a, op->cpu);
 	case XE_FORK:
-		return snprintf(buf, len, "fork %s as %s", a, b);
 	case XE_CLONE:
-		return snprintf(buf, len, "clone %s as %s", a, b);
+		if (op->flags & XE_F_SETTLS)
+			return snprintf(buf, len, "%s %s as %s tls=0x%llx",
+					op->kind == XE_FORK ? "fork" : "clone", a, b,
+					(unsigned long long)op->val << 12);
+		return snprintf(buf, len, "%s %s as %s", op->kind == XE_FORK ? "fork" : "clone", a, b);
 	case XE_EXEC:
 		return snprintf(buf, len, "exec %s", a);
 	case XE_EXIT:

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sim/sim_internal.h"
+#include "xstate/kernel_fsgs.h" /* XK_ARCH_SET_FS */
 
 /* Place a new task: it runs at once if its CPU is idle. */
 static int place(struct sim_machine *m, struct sim_task *t, unsigned cpu)
@@ -86,6 +87,12 @@ static int running_in_kernel(struct sim_machine *m, struct sim_task *t, const ch
 int sim_fork(struct sim_machine *m, struct sim_task *parent, const char *name, bool thread,
 	     const char *pname, struct sim_task **out)
 {
+	return sim_fork_tls(m, parent, name, thread, pname, false, 0, out);
+}
+
+int sim_fork_tls(struct sim_machine *m, struct sim_task *parent, const char *name, bool thread,
+		 const char *pname, bool settls, uint64_t tls, struct sim_task **out)
+{
 	struct sim_process *p;
 	struct xk_task *kc;
 	struct sim_task *t;
@@ -99,7 +106,8 @@ int sim_fork(struct sim_machine *m, struct sim_task *parent, const char *name, b
 	rc = running_in_kernel(m, parent, thread ? "clone" : "fork", &cpu);
 	if (rc)
 		return rc;
-	rc = xk_clone(&m->k, cpu, thread ? XK_CLONE_THREAD | XK_CLONE_VM : 0, name, &kc);
+	rc = xk_clone_tls(&m->k, cpu, (thread ? XK_CLONE_THREAD | XK_CLONE_VM : 0) |
+			  (settls ? XK_CLONE_SETTLS : 0), name, tls, &kc);
 	if (rc)
 		return sim_error(m, "%s %s: the kernel refused (%s)", thread ? "clone" : "fork",
 				 parent->name, sim_errno_name(rc));
@@ -117,8 +125,11 @@ int sim_fork(struct sim_machine *m, struct sim_task *parent, const char *name, b
 	 * (tile data), which a child never inherits. */
 	sim_shadow_copy(m, t, parent, XK_MASK_USER_DYNAMIC);
 	sim_fsgs_forked(m, t, parent); /* FS/GS values the child owns too (verbs_fsgs.c) */
-	sim_trace(m, SIM_TR_EVENT, "        cpu%u  %s %s -> %s (process %s)", cpu,
-		  thread ? "clone" : "fork", parent->name, name, p->name);
+	if (settls)
+		sim_fsgs_arch_prctl(m, t, XK_ARCH_SET_FS, tls); /* set_new_tls(): ARCH_SET_FS */
+	sim_trace(m, SIM_TR_EVENT, "        cpu%u  %s %s -> %s (process %s)%s", cpu,
+		  thread ? "clone" : "fork", parent->name, name, p->name,
+		  settls ? ", CLONE_SETTLS" : "");
 	if (out)
 		*out = t;
 	return SIM_OK;

@@ -250,27 +250,36 @@ static int exec_kthread(struct sim_machine *m, const struct sim_stmt *s)
 	return rc;
 }
 
-/* fork T as U [process Q] / clone T as U */
+/* fork T as U [process Q] [tls=V] / clone T as U [tls=V] */
 static int parse_fork(struct sim_parser *p, struct sim_stmt *s)
 {
 	bool thread = !strcmp(s->verb->name, "clone");
-	int parent, proc;
+	int parent, proc, argc = s->argc;
 
-	if (sim_parse_argc(p, s, 4, thread ? 4 : 6) || sim_parse_task(p, s->argv[1], &parent) ||
+	/* tls=V: CLONE_SETTLS, the child's FS base (num[0], num[1] = 1). */
+	if (argc > 4 && !strncmp(s->argv[argc - 1], "tls=", 4)) {
+		if (sim_parse_u64(p, s->argv[argc - 1] + 4, &s->a.num[0]))
+			return -1;
+		s->a.num[1] = 1;
+		argc--;
+	}
+	if (sim_parse_argc(p, s, 4, thread ? 5 : 7) || sim_parse_task(p, s->argv[1], &parent) ||
 	    sim_parse_word(p, s, 2, "as"))
 		return -1;
 	if (p->tasks[parent - 1].kind != SIM_USER)
 		return sim_parse_error(p, "%s is a kernel thread", s->argv[1]);
 	if (thread) {
+		if (argc != 4)
+			return sim_parse_error(p, "usage: %s", s->verb->usage);
 		proc = (int)p->tasks[parent - 1].proc;
 	} else {
 		const char *pname = s->argv[3];
-		if (s->argc == 6) {
+		if (argc == 6) {
 			if (strcmp(s->argv[4], "process"))
 				return sim_parse_error(p, "expected 'process NAME' (usage: %s)",
 						       s->verb->usage);
 			pname = s->argv[5];
-		} else if (s->argc != 4) {
+		} else if (argc != 4) {
 			return sim_parse_error(p, "usage: %s", s->verb->usage);
 		}
 		if (sim_parse_new_proc(p, pname, &proc))
@@ -286,8 +295,8 @@ static int parse_fork(struct sim_parser *p, struct sim_stmt *s)
 static int exec_fork(struct sim_machine *m, const struct sim_stmt *s)
 {
 	struct sim_task *t;
-	int rc = sim_fork(m, sim_stmt_task(m, s, 1), s->argv[3], s->a.flag,
-			  s->a.flag ? NULL : s->a.name, &t);
+	int rc = sim_fork_tls(m, sim_stmt_task(m, s, 1), s->argv[3], s->a.flag,
+			      s->a.flag ? NULL : s->a.name, s->a.num[1] != 0, s->a.num[0], &t);
 
 	if (t) {
 		if (sim_bind_task(m, s->a.task[0], t) ||
@@ -714,8 +723,8 @@ static const struct sim_verb verbs[] = {
 	{ "process", SIM_VERB_STMT, "process P", parse_process, exec_process },
 	{ "thread", SIM_VERB_STMT, "thread T [in P] [on cpuN]", parse_thread, exec_thread },
 	{ "kthread", SIM_VERB_STMT, "kthread K [on cpuN]", parse_kthread, exec_kthread },
-	{ "fork", SIM_VERB_STMT, "fork T as U [process P]", parse_fork, exec_fork },
-	{ "clone", SIM_VERB_STMT, "clone T as U", parse_fork, exec_fork },
+	{ "fork", SIM_VERB_STMT, "fork T as U [process P] [tls=V]", parse_fork, exec_fork },
+	{ "clone", SIM_VERB_STMT, "clone T as U [tls=V]", parse_fork, exec_fork },
 	{ "exec", SIM_VERB_STMT, "exec T", parse_one_task, exec_exec },
 	{ "exit", SIM_VERB_STMT, "exit T", parse_one_task, exec_exit },
 	{ "switch", SIM_VERB_STMT, "switch cpuN to T|idle", parse_switch, exec_switch },

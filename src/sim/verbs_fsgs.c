@@ -271,6 +271,7 @@ void sim_fsgs_arch_prctl(struct sim_machine *m, struct sim_task *t, int option, 
 	/* do_arch_prctl_64(): selector 0, base arg. */
 	xs_mov_to_seg(t->shadow, s, 0);
 	shadow_set_base(t, s, arg);
+	t->fsgs_nodesc &= (uint8_t)~(1u << s);
 	note_value(m, t, arg);
 }
 
@@ -702,6 +703,68 @@ static int exec_regs(struct sim_machine *m, const struct sim_stmt *s)
 	return SIM_OK;
 }
 
+/* ptrace-arch-prctl T SET_FS|SET_GS VALUE | ptrace-arch-prctl T GET_FS|GET_GS |
+ * ptrace-arch-prctl T CODE [VALUE] (a number: any other code, -EINVAL) */
+static const struct {
+	const char *name;
+	int code;
+} prctl_codes[] = {
+	{ "SET_FS", XK_ARCH_SET_FS }, { "SET_GS", XK_ARCH_SET_GS },
+	{ "GET_FS", XK_ARCH_GET_FS }, { "GET_GS", XK_ARCH_GET_GS },
+};
+
+static int parse_ptrace_prctl(struct sim_parser *p, struct sim_stmt *s)
+{
+	uint64_t code = 0;
+	bool set;
+
+	if (sim_parse_argc(p, s, 3, 4) || parse_subject(p, s, s->argv[1], &s->a.task[0]))
+		return -1;
+	s->a.op = -1;
+	for (size_t i = 0; i < sizeof(prctl_codes) / sizeof(prctl_codes[0]); i++)
+		if (!strcmp(s->argv[2], prctl_codes[i].name))
+			s->a.op = prctl_codes[i].code;
+	if (s->a.op < 0) {
+		if (sim_parse_u64(p, s->argv[2], &code) || code > 0xFFFF)
+			return sim_parse_error(p, "expected SET_FS, SET_GS, GET_FS, GET_GS or a "
+					       "code number, got '%s'", s->argv[2]);
+		s->a.op = (int)code;
+	}
+	set = s->a.op == XK_ARCH_SET_FS || s->a.op == XK_ARCH_SET_GS;
+	if (set && s->argc != 4)
+		return sim_parse_error(p, "%s needs a VALUE (usage: %s)", s->argv[2], s->verb->usage);
+	if ((s->a.op == XK_ARCH_GET_FS || s->a.op == XK_ARCH_GET_GS) && s->argc != 3)
+		return sim_parse_error(p, "%s takes no VALUE (usage: %s)", s->argv[2],
+				       s->verb->usage);
+	return s->argc == 4 ? sim_parse_u64(p, s->argv[3], &s->a.num[0]) : 0;
+}
+
+/* The tracer's PTRACE_ARCH_PRCTL: the stopped tracee's saved selector 0
+ * and base for a SET (its shadow the same, as ARCH_SET_* by itself). */
+static int exec_ptrace_prctl(struct sim_machine *m, const struct sim_stmt *s)
+{
+	struct sim_task *t = sim_stmt_task(m, s, 0);
+	uint64_t out = 0;
+	long r;
+	int rc = stopped(m, t);
+
+	if (rc)
+		return rc;
+	r = xk_ptrace_arch_prctl(&m->k, t->k, s->a.op, s->a.num[0], &out);
+	set_rc(m, t, (int)r);
+	if (s->a.op == XK_ARCH_GET_FS || s->a.op == XK_ARCH_GET_GS)
+		sim_trace(m, SIM_TR_EVENT, "        tracer: PTRACE_ARCH_PRCTL %s %s -> %s, 0x%llx",
+			  t->name, s->argv[2], r ? sim_errno_name((int)r) : "0",
+			  (unsigned long long)out);
+	else
+		sim_trace(m, SIM_TR_EVENT, "        tracer: PTRACE_ARCH_PRCTL %s %s 0x%llx -> %s",
+			  t->name, s->argv[2], (unsigned long long)s->a.num[0],
+			  r ? sim_errno_name((int)r) : "0");
+	if (!r)
+		sim_fsgs_arch_prctl(m, t, s->a.op, s->a.num[0]);
+	return SIM_OK;
+}
+
 /* ---- Expectations ---- */
 
 /* The trailing "if NAME=VALUE": holds when setting it would not change
@@ -880,7 +943,7 @@ static int exec_x_result(struct sim_machine *m, const struct sim_stmt *s)
 
 	if (!f || t->id > f->nt || !f->have_rc[t->id - 1])
 		return sim_error(m, "%s made no FS/GS call yet (set_thread_area, modify_ldt, "
-				 "pokeuser)", t->name);
+				 "pokeuser, ptrace-arch-prctl)", t->name);
 	got = -f->rc[t->id - 1];
 	if ((got == (int)s->a.num[0]) == (s->a.op == SIM_EQ)) {
 		sim_note(m, "result %s", errno_str(got));
@@ -902,6 +965,9 @@ static const struct sim_verb verbs[] = {
 	  exec_desc_call },
 	{ "pokeuser", SIM_VERB_STMT, "pokeuser T fs_base|gs_base|fs|gs = VALUE", parse_poke,
 	  exec_poke },
+	{ "ptrace-arch-prctl", SIM_VERB_STMT, "ptrace-arch-prctl T SET_FS|SET_GS VALUE | "
+	  "ptrace-arch-prctl T GET_FS|GET_GS | ptrace-arch-prctl T CODE [VALUE]",
+	  parse_ptrace_prctl, exec_ptrace_prctl },
 	{ "ptrace-regs", SIM_VERB_STMT, "ptrace-regs T [base-first|selector-first]", parse_regs,
 	  exec_regs },
 	{ "seg", SIM_VERB_EXPECT, "expect seg T fs|gs|fsbase|gsbase ==|!= VALUE [if NAME=VALUE]",

@@ -486,6 +486,58 @@ static void test_arch_prctl_dispatch(void)
 	xk_shutdown(&t.k);
 }
 
+/* CLONE_SETTLS and PTRACE_ARCH_PRCTL: do_arch_prctl_64() on a task that
+ * is not running (its thread struct), with the same limits. */
+static void test_settls_ptrace_prctl(void)
+{
+	struct kt t;
+	struct xk_task *a, *b = NULL, *k1;
+	uint64_t v = 0, mem0;
+
+	if (kt_boot(&t, "intel-icelake-sp", 1, ""))
+		return;
+	a = xk_spawn(&t.k, "a");
+	kt_run(&t, 0, a);
+	xs_wrsegbase(hw(&t, 0), XS_SEG_FS, BASE_A);
+	xk_enter_kernel(&t.k, 0);
+	mem0 = t.k.mem.bytes;
+	tap_eq_u64(xk_clone_tls(&t.k, 0, XK_CLONE_THREAD | XK_CLONE_VM | XK_CLONE_SETTLS, "b",
+				XK_TASK_SIZE_MAX, &b), -EPERM,
+		   "CLONE_SETTLS with a tls at TASK_SIZE_MAX: -EPERM");
+	tap_ok(!b && t.k.mem.bytes == mem0, "no child, nothing allocated");
+	tap_eq_u64(xk_clone_tls(&t.k, 0, XK_CLONE_THREAD | XK_CLONE_VM, "b", XK_TASK_SIZE_MAX, &b), 0,
+		   "without CLONE_SETTLS the tls argument is ignored");
+	tap_ok(b && b->thread.fsbase == BASE_A, "the thread inherits the live FS base");
+	b = NULL;
+	tap_eq_u64(xk_clone_tls(&t.k, 0, XK_CLONE_THREAD | XK_CLONE_VM | XK_CLONE_SETTLS, "c",
+				BASE_B, &b), 0, "clone(CLONE_SETTLS, tls)");
+	xk_return_to_user(&t.k, 0);
+	tap_ok(b && b->thread.fsindex == 0 && b->thread.fsbase == BASE_B,
+	       "the child's FS: selector 0, base tls");
+	tap_eq_u64(view(&t, 0).fs_base, BASE_A, "the parent keeps its own");
+
+	/* b is stopped (never ran); a runs in user mode. */
+	tap_eq_u64(xk_ptrace_arch_prctl(&t.k, a, XK_ARCH_SET_GS, BASE_B, NULL), -ESRCH,
+		   "PTRACE_ARCH_PRCTL on a running tracee: -ESRCH");
+	tap_eq_u64(xk_ptrace_arch_prctl(&t.k, b, XK_ARCH_SET_GS, BASE_A, NULL), 0,
+		   "PTRACE_ARCH_PRCTL(ARCH_SET_GS)");
+	tap_eq_u64(xk_ptrace_arch_prctl(&t.k, b, XK_ARCH_GET_GS, 0, &v), 0,
+		   "PTRACE_ARCH_PRCTL(ARCH_GET_GS)");
+	tap_eq_u64(v, BASE_A, "reads back the base");
+	tap_eq_u64(xk_ptrace_arch_prctl(&t.k, b, XK_ARCH_SET_FS, XK_TASK_SIZE_MAX, NULL), -EPERM,
+		   "a base at TASK_SIZE_MAX: -EPERM");
+	tap_eq_u64(xk_ptrace_arch_prctl(&t.k, b, 0x1023, 18, NULL), -EINVAL,
+		   "ARCH_REQ_XCOMP_PERM through ptrace: -EINVAL (the system call's only)");
+	k1 = xk_kthread_create(&t.k, "k1");
+	tap_eq_u64(xk_ptrace_arch_prctl(&t.k, k1, XK_ARCH_GET_FS, 0, &v), -ESRCH,
+		   "a kernel thread is no tracee: -ESRCH");
+	kt_run(&t, 0, b);
+	tap_ok(view(&t, 0).fs_base == BASE_B && view(&t, 0).gs_base == BASE_A,
+	       "the tracee resumes with the tls FS base and the tracer's GS base");
+	tap_ok(t.bad == 0, "no warning (%s)", t.bad_why);
+	xk_shutdown(&t.k);
+}
+
 int main(void)
 {
 	tap_plan_lazy();
@@ -512,6 +564,7 @@ int main(void)
 	test_tls_ldt_errors();
 	test_vanished_descriptor();
 	test_fork_exec();
+	test_settls_ptrace_prctl();
 	test_arch_prctl_dispatch();
 	return tap_done();
 }

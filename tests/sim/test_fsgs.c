@@ -10,6 +10,7 @@ static const char *const examples[] = {
 	"examples/fsgs-q2a-ptrace-same-cpu.xs", "examples/fsgs-q2b-ptrace-migrate.xs",
 	"examples/fsgs-q3-descriptor-change.xs", "examples/fsgs-q4-signals.xs",
 	"examples/fsgs-legacy-nofsgsbase.xs",  "examples/fsgs-luto-ptrace-bad-selector.xs",
+	"examples/fsgs-settls-ptrace-prctl.xs",
 };
 
 static void test_examples(void)
