@@ -390,6 +390,12 @@ void xo_wr16(uint8_t *p, size_t off, uint16_t v);
 void xo_wr32(uint8_t *p, size_t off, uint32_t v);
 void xo_wr64(uint8_t *p, size_t off, uint64_t v);
 
+/* Tampering helpers: the lowest user component not enabled in XCR0 (a bit
+ * a frame or a ptrace image may never carry; 62 if none), and the lowest
+ * MXCSR bit the CPU reserves (clear in MXCSR_MASK). */
+unsigned xo_kbit_outside_xcr0(const struct xo_kinfo *info);
+uint32_t xo_kmxcsr_bad_bit(const struct xo_kinfo *info);
+
 /* Standard-format images of user state (XO_KIMG_MAX bytes). */
 void xo_kimg_init(const struct xo_kinfo *info, uint8_t *img);
 /* Every component of state_mask non-init with seed-derived contents, valid

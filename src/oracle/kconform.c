@@ -313,6 +313,23 @@ void xo_wr64(uint8_t *p, size_t off, uint64_t v)
 #define FCW_INIT 0x037F  /* x87 FINIT control word */
 #define MXCSR_INIT 0x1F80 /* SDM 10.2.3.1 */
 
+unsigned xo_kbit_outside_xcr0(const struct xo_kinfo *info)
+{
+	/* Not 8, 10-12, 15: supervisor components, never in XCR0 anyway. */
+	for (unsigned c = 2; c < XO_KNFEAT; c++)
+		if (c != 8 && c != 10 && c != 11 && c != 12 && c != 15 && !(info->xcr0 >> c & 1))
+			return c;
+	return 62;
+}
+
+uint32_t xo_kmxcsr_bad_bit(const struct xo_kinfo *info)
+{
+	for (unsigned b = 0; b < 32; b++)
+		if (!(info->mxcsr_mask >> b & 1))
+			return 1u << b;
+	return 1u << 31;
+}
+
 void xo_kimg_init(const struct xo_kinfo *info, uint8_t *img)
 {
 	memset(img, 0, XO_KIMG_MAX);

@@ -179,22 +179,6 @@ struct pt_case {
 	void (*mutate)(uint8_t *data, const struct xo_kinfo *info);
 };
 
-static unsigned bit_outside_xcr0(const struct xo_kinfo *info)
-{
-	for (unsigned c = 2; c < XO_KNFEAT; c++)
-		if (c != 8 && c != 10 && c != 11 && c != 12 && c != 15 && !(info->xcr0 >> c & 1))
-			return c;
-	return 62;
-}
-
-static uint32_t mxcsr_bad_bit(const struct xo_kinfo *info)
-{
-	for (unsigned b = 0; b < 32; b++)
-		if (!(info->mxcsr_mask >> b & 1))
-			return 1u << b;
-	return 1u << 31;
-}
-
 static void m_bv_fpsse(uint8_t *d, const struct xo_kinfo *info)
 {
 	xo_wr64(d, XO_HDR_XSTATE_BV, 3);
@@ -207,7 +191,7 @@ static void m_bv_zero(uint8_t *d, const struct xo_kinfo *info)
 
 static void m_mxcsr_reserved(uint8_t *d, const struct xo_kinfo *info)
 {
-	xo_wr32(d, XO_FX_MXCSR, xo_rd32(d, XO_FX_MXCSR) | mxcsr_bad_bit(info));
+	xo_wr32(d, XO_FX_MXCSR, xo_rd32(d, XO_FX_MXCSR) | xo_kmxcsr_bad_bit(info));
 }
 
 static void m_bv_zero_bad_mxcsr(uint8_t *d, const struct xo_kinfo *info)
@@ -234,7 +218,8 @@ static void m_fx_reserved(uint8_t *d, const struct xo_kinfo *info)
 
 static void m_xfeatures_outside(uint8_t *d, const struct xo_kinfo *info)
 {
-	xo_wr64(d, XO_HDR_XSTATE_BV, xo_rd64(d, XO_HDR_XSTATE_BV) | 1ULL << bit_outside_xcr0(info));
+	xo_wr64(d, XO_HDR_XSTATE_BV,
+		xo_rd64(d, XO_HDR_XSTATE_BV) | 1ULL << xo_kbit_outside_xcr0(info));
 }
 
 static void m_xfeatures_bit63(uint8_t *d, const struct xo_kinfo *info)

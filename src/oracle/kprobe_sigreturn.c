@@ -30,25 +30,6 @@ static uint64_t bv_get(const struct xo_kframe_edit *e)
 	return xo_rd64(e->fx, XO_HDR_XSTATE_BV);
 }
 
-/* Lowest user component number that is not enabled in XCR0 (a bit a frame
- * may never carry), falling back to bit 62. */
-static unsigned bit_outside_xcr0(const struct xo_kinfo *info)
-{
-	for (unsigned c = 2; c < XO_KNFEAT; c++)
-		if (c != 8 && c != 10 && c != 11 && c != 12 && c != 15 && !(info->xcr0 >> c & 1))
-			return c;
-	return 62;
-}
-
-/* Lowest MXCSR bit the CPU reserves (clear in MXCSR_MASK). */
-static uint32_t mxcsr_bad_bit(const struct xo_kinfo *info)
-{
-	for (unsigned b = 0; b < 32; b++)
-		if (!(info->mxcsr_mask >> b & 1))
-			return 1u << b;
-	return 1u << 31;
-}
-
 /* ---- Tamper functions, one per validation rule ---- */
 
 static void t_edit_data(struct xo_kframe_edit *e)
@@ -141,7 +122,7 @@ static void t_extended_size_big(struct xo_kframe_edit *e)
 static void t_xfeatures_outside(struct xo_kframe_edit *e)
 {
 	xo_wr64(e->fx, XO_SW_XFEATURES,
-		xo_rd64(e->fx, XO_SW_XFEATURES) | 1ULL << bit_outside_xcr0(e->info));
+		xo_rd64(e->fx, XO_SW_XFEATURES) | 1ULL << xo_kbit_outside_xcr0(e->info));
 }
 
 static void t_xfeatures_bit63(struct xo_kframe_edit *e)
@@ -161,7 +142,7 @@ static void t_xfeatures_zero(struct xo_kframe_edit *e)
 
 static void t_bv_outside_xcr0(struct xo_kframe_edit *e)
 {
-	xo_wr64(e->fx, XO_HDR_XSTATE_BV, bv_get(e) | 1ULL << bit_outside_xcr0(e->info));
+	xo_wr64(e->fx, XO_HDR_XSTATE_BV, bv_get(e) | 1ULL << xo_kbit_outside_xcr0(e->info));
 }
 
 static void t_bv_bit63(struct xo_kframe_edit *e)
@@ -198,7 +179,7 @@ static void t_hdr_reserved_575(struct xo_kframe_edit *e)
 
 static void t_mxcsr_reserved(struct xo_kframe_edit *e)
 {
-	xo_wr32(e->fx, XO_FX_MXCSR, xo_rd32(e->fx, XO_FX_MXCSR) | mxcsr_bad_bit(e->info));
+	xo_wr32(e->fx, XO_FX_MXCSR, xo_rd32(e->fx, XO_FX_MXCSR) | xo_kmxcsr_bad_bit(e->info));
 }
 
 static void t_mxcsr_mask_field(struct xo_kframe_edit *e)

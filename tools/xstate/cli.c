@@ -85,6 +85,30 @@ int cli_load_model(const char *spec, struct xs_model *m)
 	return cli_load_model_as(NULL, spec, m);
 }
 
+void cli_json_model_identity(FILE *f, const struct xs_model *m)
+{
+	char names[512];
+
+	fprintf(f, "\"name\":");
+	xs_json_string(f, m->name);
+	fprintf(f, ",\"vendor\":");
+	xs_json_string(f, m->vendor);
+	fprintf(f, ",\"title\":");
+	xs_json_string(f, m->title);
+	fprintf(f, ",\"brand\":");
+	xs_json_string(f, m->brand);
+	fprintf(f, ",\"signature\":");
+	json_hex(f, m->signature);
+	fprintf(f, ",\"xcr0_supported\":");
+	json_hex(f, m->xcr0_supported);
+	fprintf(f, ",\"xcr0_supported_names\":");
+	xs_json_string(f, xs_mask_names(m->xcr0_supported, names, sizeof(names)));
+	fprintf(f, ",\"xss_supported\":");
+	json_hex(f, m->xss_supported);
+	fprintf(f, ",\"xss_supported_names\":");
+	xs_json_string(f, xs_mask_names(m->xss_supported, names, sizeof(names)));
+}
+
 void json_hex(FILE *f, uint64_t v)
 {
 	fprintf(f, "\"0x%llx\"", (unsigned long long)v);

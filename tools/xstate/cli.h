@@ -50,6 +50,9 @@ int cli_load_model_as(const char *cmd, const char *spec, struct xs_model *m);
 
 /* JSON output (strings: xs_json_string, xstate/json.h). */
 void json_hex(FILE *f, uint64_t v); /* "0x..." as a JSON string */
+/* A model's identity as JSON members (no braces): name, vendor, title,
+ * brand, signature, xcr0_supported(_names), xss_supported(_names). */
+void cli_json_model_identity(FILE *f, const struct xs_model *m);
 
 /* True when standard error is a terminal (progress lines go there). */
 bool cli_stderr_is_tty(void);

@@ -6,32 +6,14 @@
 
 static void print_json(const struct xs_model *models, size_t n)
 {
-	char names[512];
-
 	printf("{\"default\":");
 	xs_json_string(stdout, xs_default_model_name());
 	printf(",\"cpus\":[");
 	for (size_t i = 0; i < n; i++) {
 		const struct xs_model *m = &models[i];
 
-		printf("%s{\"name\":", i ? "," : "");
-		xs_json_string(stdout, m->name);
-		printf(",\"vendor\":");
-		xs_json_string(stdout, m->vendor);
-		printf(",\"title\":");
-		xs_json_string(stdout, m->title);
-		printf(",\"brand\":");
-		xs_json_string(stdout, m->brand);
-		printf(",\"signature\":");
-		json_hex(stdout, m->signature);
-		printf(",\"xcr0_supported\":");
-		json_hex(stdout, m->xcr0_supported);
-		printf(",\"xcr0_supported_names\":");
-		xs_json_string(stdout, xs_mask_names(m->xcr0_supported, names, sizeof(names)));
-		printf(",\"xss_supported\":");
-		json_hex(stdout, m->xss_supported);
-		printf(",\"xss_supported_names\":");
-		xs_json_string(stdout, xs_mask_names(m->xss_supported, names, sizeof(names)));
+		printf("%s{", i ? "," : "");
+		cli_json_model_identity(stdout, m);
 		printf("}");
 	}
 	printf("]}\n");

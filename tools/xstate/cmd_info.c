@@ -239,31 +239,14 @@ static void print_text(const struct xs_model *m, const struct linux_view *lv)
 
 static void print_json(const struct xs_model *m, const struct linux_view *lv)
 {
-	char buf[512];
 	struct row rows[64];
 	size_t n = component_rows(m, rows), nf;
 	const struct xs_field *fields;
 
-	printf("{\"name\":");
-	xs_json_string(stdout, m->name);
+	printf("{");
+	cli_json_model_identity(stdout, m);
 	printf(",\"source\":");
 	xs_json_string(stdout, m->source);
-	printf(",\"title\":");
-	xs_json_string(stdout, m->title);
-	printf(",\"vendor\":");
-	xs_json_string(stdout, m->vendor);
-	printf(",\"brand\":");
-	xs_json_string(stdout, m->brand);
-	printf(",\"signature\":");
-	json_hex(stdout, m->signature);
-	printf(",\"xcr0_supported\":");
-	json_hex(stdout, m->xcr0_supported);
-	printf(",\"xcr0_supported_names\":");
-	xs_json_string(stdout, xs_mask_names(m->xcr0_supported, buf, sizeof(buf)));
-	printf(",\"xss_supported\":");
-	json_hex(stdout, m->xss_supported);
-	printf(",\"xss_supported_names\":");
-	xs_json_string(stdout, xs_mask_names(m->xss_supported, buf, sizeof(buf)));
 	printf(",\"dump\":");
 	if (m->dump_masks_known) {
 		printf("{\"xcr0\":");
