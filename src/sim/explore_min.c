@@ -10,7 +10,10 @@
  * "still fails" when some step breaks the same invariant (check name) as
  * the original; everything after that step is dropped at once. The result
  * is the list of operations that actually ran, replayed strictly once
- * more: it is a valid scenario that fails the same way.
+ * more: it is a valid scenario that fails the same way. After ddmin, no
+ * single operation and no pair of operations can be removed (a switch
+ * away and back only go together), and no fork or clone can become a new
+ * thread of its own (which frees the chain of parents behind it).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +91,69 @@ static void ddmin(struct ctx *x, struct xe_prog *cur)
 	}
 }
 
+/* Single removals until none goes (1-minimal). */
+static void remove_singles(struct ctx *x, struct xe_prog *cur)
+{
+	for (unsigned i = 0; i < cur->n && x->runs < MIN_MAX_RUNS;) {
+		slice(cur, i, i + 1, false, &x->tmp);
+		if (still_fails(x, &x->tmp)) {
+			xe_prog_copy(cur, &x->tmp);
+			i = 0;
+		} else {
+			i++;
+		}
+	}
+}
+
+/* 1-minimal is not 2-minimal: a switch away and the switch back, or a
+ * thread and the migration that needs it, only go together. One pair
+ * removed (true) or none goes; short lists only (n^2 replays). */
+static bool remove_pair(struct ctx *x, struct xe_prog *cur)
+{
+	if (cur->n > 40)
+		return false;
+	for (unsigned i = 0; i < cur->n; i++)
+		for (unsigned j = i + 1; j < cur->n && x->runs < MIN_MAX_RUNS; j++) {
+			x->tmp.n = 0;
+			for (unsigned k = 0; k < cur->n; k++)
+				if (k != i && k != j)
+					xe_prog_push(&x->tmp, &cur->ops[k]);
+			if (still_fails(x, &x->tmp)) {
+				xe_prog_copy(cur, &x->tmp);
+				return true;
+			}
+		}
+	return false;
+}
+
+/* A fork or clone whose child could as well be a new thread of its own
+ * (on either CPU): the chain of parents that only existed to create it
+ * then goes with the next single removals. One replaced (true) or none. */
+static bool simplify_creation(struct ctx *x, struct xe_prog *cur, unsigned ncpus)
+{
+	for (unsigned i = 0; i < cur->n; i++) {
+		const struct xe_op *op = &cur->ops[i];
+
+		if (op->kind != XE_FORK && op->kind != XE_CLONE)
+			continue;
+		for (unsigned cpu = 0; cpu < ncpus && x->runs < MIN_MAX_RUNS; cpu++) {
+			struct xe_op th;
+
+			memset(&th, 0, sizeof(th));
+			th.kind = XE_THREAD;
+			th.task = op->task2;
+			th.cpu = (uint8_t)cpu;
+			xe_prog_copy(&x->tmp, cur);
+			x->tmp.ops[i] = th;
+			if (still_fails(x, &x->tmp)) {
+				xe_prog_copy(cur, &x->tmp);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 /* Give the tasks of p the names t1, t2 ... and k1 ... in creation order
  * (a minimized program keeps the numbers of the long one otherwise). */
 static void renumber(struct xe_prog *p)
@@ -129,17 +195,12 @@ int xe_minimize(const struct xe_config *c, const struct xe_prog *in, const char 
 		/* Not reproducible as a list (should not happen): keep it. */
 		xe_prog_copy(out, in);
 	} else {
-		/* ddmin, then single removals until none goes (1-minimal). */
+		/* ddmin, then single removals (1-minimal), then pairs, each
+		 * pair removed followed by singles again. */
 		ddmin(&x, &cur);
-		for (unsigned i = 0; i < cur.n && x.runs < MIN_MAX_RUNS;) {
-			slice(&cur, i, i + 1, false, &x.tmp);
-			if (still_fails(&x, &x.tmp)) {
-				xe_prog_copy(&cur, &x.tmp);
-				i = 0;
-			} else {
-				i++;
-			}
-		}
+		do
+			remove_singles(&x, &cur);
+		while (remove_pair(&x, &cur) || simplify_creation(&x, &cur, c->ncpus));
 		/* Readable names, if the program still fails with them. */
 		xe_prog_copy(&x.tmp, &cur);
 		renumber(&x.tmp);

@@ -58,6 +58,16 @@ ex 1 "xstate run reproduces the counterexample" run "$tmp/cx.xs" --quiet
 sed 's/ mutant=[a-z-]*//' "$tmp/cx.xs" >"$tmp/clean.xs"
 ex 0 "the same scenario passes on the unmutated manager" run "$tmp/clean.xs" --quiet
 
+# The minimizer replaces a fork/clone chain by a thread of its own: this
+# seed's failing program creates the vCPU thread as the fourth link of
+# thread/fork/clone/clone; plain ddmin and single removals leave 14 steps.
+ex 1 "a counterexample behind a chain of forks" explore --mutant guest-state-leak \
+	--seed 2000007 --steps 600000 --no-trace --out "$tmp/chain.xs"
+ops=$(grep -v -E '^(#|machine|invariants)' "$tmp/chain.xs" | grep -c .)
+! grep -q -E '^(fork|clone) ' "$tmp/chain.xs" && [ "$ops" -le 10 ]
+ok $? "  minimized to $ops operations, no fork or clone left"
+ex 1 "  and it reproduces" run "$tmp/chain.xs" --quiet
+
 ex 0 "--list-mutants" explore --list-mutants
 lines=$(wc -l <"$tmp/out")
 grep -q '^kfpu-keeps-owner$' "$tmp/out" && grep -q '^shortcut-ignores-last-cpu$' "$tmp/out" &&
