@@ -254,7 +254,7 @@ static const struct tmpl tmpls[] = {
 	{ "%T branch 0x401000 0x402000", W_RUN, N_LBR, A_NONE, false, 6, F_LBR, P_NONE, K_ANY },
 };
 #define NTMPL (sizeof(tmpls) / sizeof(tmpls[0]))
-_Static_assert(NTMPL <= sizeof(((struct xe_exec *)0)->feat_w) / sizeof(uint16_t),
+_Static_assert(NTMPL <= sizeof(((struct xe_exec *)0)->feat_w[0]) / sizeof(uint16_t),
 	       "xe_exec.feat_w holds every template");
 
 static const char *predict(const struct xe_exec *x, const struct xe_op *op);
@@ -344,22 +344,31 @@ static unsigned pick_task(struct xe_exec *x, struct sim_prng *r, uint8_t who)
 
 bool xe_feat_gen(struct xe_exec *x, struct sim_prng *r, struct xe_op *op)
 {
-	unsigned w[NTMPL], total = 0, v, k = 0;
+	unsigned total, v, k = 0;
+	const uint16_t *w;
 	const struct tmpl *t;
 
 	if (!x->feat_ready) {
-		/* What the configuration allows: once per program. */
-		for (unsigned i = 0; i < NTMPL; i++)
-			x->feat_w[i] = ((x->cfg->feats >> tmpls[i].family) & 1) && need_ok(x->m, i)
-					       ? tmpls[i].weight : 0;
+		/* What the configuration allows, once per program: the weights
+		 * outside an "alloc-fail always" window and inside it (where
+		 * only the statement that ends it is offered among the knobs). */
+		pthread_once(&verbs_once, find_verbs); /* have_verb[] */
+		x->feat_total[0] = x->feat_total[1] = 0;
+		for (unsigned i = 0; i < NTMPL; i++) {
+			uint16_t base = ((x->cfg->feats >> tmpls[i].family) & 1) && need_ok(x->m, i)
+						? tmpls[i].weight : 0;
+
+			x->feat_w[0][i] = base;
+			x->feat_w[1][i] = base;
+			if (is_alloc[i]) /* off only inside the window, always only outside */
+				x->feat_w[1][i] = is_alloc_off[i] && have_verb[i] ? 150 : 0;
+			x->feat_total[0] += x->feat_w[0][i];
+			x->feat_total[1] += x->feat_w[1][i];
+		}
 		x->feat_ready = true;
 	}
-	for (unsigned i = 0; i < NTMPL; i++) {
-		w[i] = x->feat_w[i];
-		if (is_alloc[i]) /* off only inside the window, always only outside */
-			w[i] = x->alloc_armed ? (is_alloc_off[i] && have_verb[i] ? 150 : 0) : w[i];
-		total += w[i];
-	}
+	w = x->feat_w[x->alloc_armed];
+	total = x->feat_total[x->alloc_armed];
 	if (!total)
 		return false;
 	v = (unsigned)sim_prng_below(r, total);

@@ -35,7 +35,9 @@ struct xe_exec {
 	unsigned gen_base_total;                  /* their sum, without the state-dependent ones */
 	bool gen_ready;
 	bool alloc_armed;                         /* inside alloc-fail always ... off */
-	uint16_t feat_w[96];                      /* feature template weights (per program) */
+	uint16_t feat_w[2][96];                   /* feature template weights (per program),
+						   * [alloc_armed] */
+	unsigned feat_total[2];                   /* their sums */
 	uint16_t guest_task[4];                   /* vCPU gN -> its VMM task's name */
 	unsigned ready[64], nready;               /* generator: tasks that can run user code now */
 	bool ready_valid;                         /* ready[] found for this step */
