@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "simtest.h"
 
@@ -74,6 +75,27 @@ static inline char *slurp(const char *rel)
 		buf[n] = '\0';
 	fclose(f);
 	return buf;
+}
+
+/* A statement a user gets wrong, and words its error message must hold. */
+struct st_bad {
+	const char *text, *want;
+};
+
+/* Each text, run after the line "machine", must stop with a scenario
+ * error (SIM_ERROR) whose message holds its words. */
+static inline void st_expect_errors(const char *machine, const struct st_bad *bad, size_t n)
+{
+	char text[512];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct sim_result *r;
+
+		snprintf(text, sizeof(text), "%s\n%s", machine, bad[i].text);
+		r = st_run(text, NULL);
+		tap_ok(r->status == SIM_ERROR && strstr(r->message, bad[i].want),
+		       "error: %s (%s)", bad[i].want, r->message);
+	}
 }
 
 #endif

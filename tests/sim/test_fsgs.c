@@ -144,25 +144,24 @@ static void test_exact_check(void)
 
 static void test_errors(void)
 {
-	static const struct {
-		const char *text, *want;
-	} bad[] = {
+	static const struct st_bad bad[] = {
 		{ "thread t\nt mov es = 0x2b\n", "expected fs or gs" },
 		{ "thread t\nt set_thread_area 12 0x100000000\n", "32 bits" },
 		{ "thread t\npokeuser t ds = 1\n", "expected fs_base" },
 		{ "thread t\nexpect seg t fsbase == 1 if fsgs=bsd\n", "fsgs" },
 		{ "thread t\nexpect seg t cs == 1\n", "expected fs, gs" },
 		{ "thread t\nptrace-regs t sideways\n", "base-first" },
+		{ "thread t\nthread u\nptrace-arch-prctl t SET_FS\n", "SET_FS needs a VALUE" },
+		{ "thread t\nthread u\nptrace-arch-prctl t GET_GS 5\n", "GET_GS takes no VALUE" },
+		{ "thread t\nthread u\nptrace-arch-prctl t SET_TLS 5\n", "expected SET_FS" },
+		{ "thread t\nptrace-arch-prctl t SET_FS 0x1000\n", "stopped" },
+		{ "thread t\nclone t as u tls=many\n", "many" },
+		{ "thread t\nclone t as u tls=0x800000000000\n", "refused (EPERM)" },
+		{ "thread t\nfork t as u process p extra tls=1\n", "too many words" },
 	};
 	const struct sim_result *r;
-	char text[512];
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(text, sizeof(text), "machine cpu=intel-icelake-sp\n%s", bad[i].text);
-		r = st_run(text, NULL);
-		tap_ok(r->status == SIM_ERROR && strstr(r->message, bad[i].want),
-		       "parse error: %s", bad[i].want);
-	}
+	st_expect_errors("machine cpu=intel-icelake-sp", bad, sizeof(bad) / sizeof(bad[0]));
 	r = st_run("machine cpu=intel-icelake-sp\nthread t\npokeuser t fs = 0\n", NULL);
 	tap_ok(r->status == SIM_ERROR && strstr(r->message, "stopped"),
 	       "pokeuser on a running task: error");

@@ -76,9 +76,7 @@ static void test_host_to_guest(void)
 
 static void test_errors(void)
 {
-	static const struct {
-		const char *text, *want;
-	} bad[] = {
+	static const struct st_bad bad[] = {
 		{ "thread t\nkvm g0 run\n", "no vCPU named g0" },
 		{ "thread t\nvcpu g0 in t\nguest g0 write ymm1 = 1\n", "not running" },
 		{ "thread t\nvcpu g0 in t\nkvm g0 fly\n", "unknown kvm operation" },
@@ -88,14 +86,8 @@ static void test_errors(void)
 		{ "thread t\nvcpu g0 in t\nexpect kvm g0 color == 1\n", "unknown kvm field" },
 	};
 	const struct sim_result *r;
-	char text[512];
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(text, sizeof(text), "machine cpu=intel-sapphire-rapids\n%s", bad[i].text);
-		r = st_run(text, NULL);
-		tap_ok(r->status == SIM_ERROR && strstr(r->message, bad[i].want), "error: %s",
-		       bad[i].want);
-	}
+	st_expect_errors("machine cpu=intel-sapphire-rapids", bad, sizeof(bad) / sizeof(bad[0]));
 	r = st_run("machine cpu=intel-sapphire-rapids\nthread t\nvcpu g0 in t\nkvm g0 run\n"
 		   "t write ymm0 = 1\n", NULL);
 	tap_ok(r->status == SIM_ERROR && strstr(r->message, "return to user refused"),
