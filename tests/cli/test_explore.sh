@@ -100,6 +100,22 @@ has "distinct states" "  reports the distinct states it visited"
 ex 1 "exhaustive mode finds a mutant" explore --exhaustive --depth 3 --mutant kfpu-keeps-owner \
 	--no-trace
 
+# bench explore: both job counts, alternating rounds, the JSON fields.
+ex 0 "bench explore --json" bench explore --seconds 0.4 --rounds 2 --json
+if ! command -v python3 >/dev/null 2>&1; then # a fresh machine may lack it: the fields, by text
+	grep -q '"rounds":2,.*"steps_per_s_1":[1-9].*"steps_per_s_2":[1-9]' "$tmp/out" &&
+		json_ok=1 || json_ok=0
+else json_ok=$(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+print(int(d["rounds"] == 2 and d["steps_1"] > 0 and d["steps_2"] > 0 and
+          d["steps_per_s_1"] > 0 and d["cpu_steps_per_s_2"] > 0 and d["scaling"] > 0))' \
+	"$tmp/out" 2>/dev/null || echo 0)
+fi
+[ "$json_ok" = 1 ]
+ok $? "  steps and rates for 1 and 2 jobs, rounds 2, scaling"
+ex 2 "bench explore --rounds 0" bench explore --rounds 0
+ex 2 "bench explore --seconds -1" bench explore --seconds -1
+
 ex 2 "unknown option" explore --frobnicate
 ex 2 "--steps and --seconds together" explore --steps 10 --seconds 1
 ex 2 "bad --shard" explore --shard 2/2

@@ -135,6 +135,15 @@ run_rc 2 "unknown option" "$tmp/fail.xs" --frob
 run_rc 2 "bad --policy" "$tmp/fail.xs" --policy bogus=1
 run_rc 2 "bad --seed" "$tmp/fail.xs" --seed x
 
+# --trace: FS/GS lines only where a task uses FS/GS (a switch of tasks
+# with selector 0 and base 0 says nothing).
+"$XSTATE" run --trace "$TOP/examples/random-schedule.xs" >"$tmp/tr" 2>&1
+! grep -q ' fsgs ' "$tmp/tr" && grep -q 'switch' "$tmp/tr"
+ok $? "--trace: no FS/GS lines for tasks that never touch FS/GS"
+"$XSTATE" run --trace "$TOP/examples/fsgs-q1a-same-cpu.xs" >"$tmp/tr" 2>&1
+grep -q 'fsgs .*loaded at switch-in' "$tmp/tr"
+ok $? "--trace: FS/GS lines for a task that set a base"
+
 # Determinism: the same seed gives the same trace, byte for byte.
 "$XSTATE" run "$TOP/examples/random-schedule.xs" --trace --seed 7 >"$tmp/t1" 2>&1
 "$XSTATE" run "$TOP/examples/random-schedule.xs" --trace --seed 7 >"$tmp/t2" 2>&1
